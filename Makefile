@@ -1,0 +1,39 @@
+# 42 students → PostgreSQL. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help sync demo test dbt dbt-test psql db-stop clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(INSTALLED): requirements.txt requirements-dev.txt scripts/bootstrap.sh
+	@PYTHON=$(PYTHON) scripts/bootstrap.sh
+
+sync: $(INSTALLED) ## Fetch the students from the API and update the users table
+	@$(PY) -m pipelines.ft42_pipeline
+
+demo: $(INSTALLED) ## Full sync of 40,335 emulated students into the embedded PostgreSQL
+	@$(PY) -m scripts.demo
+
+test: $(INSTALLED) ## Run the test-suite (pytest + dbt tests) on the emulator and a real PostgreSQL
+	@$(PY) -m pytest tests
+
+dbt: $(INSTALLED) ## Run a dbt command on the configured warehouse: make dbt ARGS="test"
+	@$(PY) -m pipelines.ft42_pipeline dbt $(ARGS)
+
+dbt-test: $(INSTALLED) ## Run the dbt data tests on the configured warehouse
+	@$(PY) -m pipelines.ft42_pipeline dbt test
+
+psql: $(INSTALLED) ## Open psql on the configured (or embedded) database
+	@$(PY) -m pipelines.ft42_pipeline psql
+
+db-stop: $(INSTALLED) ## Stop the embedded PostgreSQL
+	@$(PY) -m pipelines.ft42_pipeline db-stop
+
+clean: ## Remove the venv, dbt build output and dlt working state (keeps the embedded data)
+	rm -rf $(VENV) dbt_project/target dbt_project/logs .data/dlt
