@@ -1,0 +1,41 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        post_hook=[
+            "delete from {{ this }} as mirrored where not exists (
+                select from {{ ref('stg_ft42__users') }} as listed where listed.id = mirrored.id)",
+            "create index if not exists {{ this.identifier }}_login_idx on {{ this }} (login)",
+            "create index if not exists {{ this.identifier }}_email_idx on {{ this }} (email)",
+            "create index if not exists {{ this.identifier }}_kind_idx on {{ this }} (kind)",
+            "create index if not exists {{ this.identifier }}_updated_at_idx on {{ this }} (updated_at)",
+        ],
+    )
+}}
+
+with
+
+staged as (
+
+    select * from {{ ref('stg_ft42__users') }}
+
+),
+
+new_or_changed as (
+
+    select * from staged
+    {% if is_incremental() %}
+    -- EXCEPT compares whole rows with nulls equal: unchanged users drop out and keep their
+    -- ingested_at.
+    except
+    select {{ column_names(ref('stg_ft42__users')) }} from {{ this }}
+    {% endif %}
+
+)
+
+select
+    *,
+    '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}+00'::timestamptz as ingested_at
+from new_or_changed
