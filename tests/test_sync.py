@@ -1,0 +1,166 @@
+"""`make sync` against the emulator and a real PostgreSQL: the users table mirrors the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from conftest import ROOT
+
+USERS_COLUMNS = [
+    ("id", "bigint"), ("email", "text"), ("login", "text"), ("first_name", "text"),
+    ("last_name", "text"), ("usual_full_name", "text"), ("usual_first_name", "text"), ("kind", "text"),
+    ("displayname", "text"), ("staff_p", "boolean"), ("correction_point", "integer"),
+    ("pool_month", "text"), ("pool_year", "text"), ("location", "text"), ("wallet", "bigint"),
+    ("phone", "text"), ("anonymize_date", "timestamp with time zone"),
+    ("data_erasure_date", "timestamp with time zone"), ("created_at", "timestamp with time zone"),
+    ("updated_at", "timestamp with time zone"), ("alumnized_at", "timestamp with time zone"),
+    ("alumni_p", "boolean"), ("active_p", "boolean"), ("image_link", "text"), ("image_large", "text"),
+    ("image_medium", "text"), ("image_small", "text"), ("image_micro", "text"), ("url", "text"),
+    ("ingested_at", "timestamp with time zone"),
+]
+DATA_COLUMNS = [name for name, _ in USERS_COLUMNS if name != "ingested_at"]
+TIMESTAMPS = {"anonymize_date", "data_erasure_date", "created_at", "updated_at", "alumnized_at"}
+
+
+def instant(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def expected_row(user: dict) -> tuple:
+    """What `users` must hold for one API user object, column by column."""
+    image = user["image"] or {}
+    versions = image.get("versions") or {}
+    flat = {
+        **{k: v for k, v in user.items() if k != "image"},
+        "staff_p": user["staff?"], "alumni_p": user["alumni?"], "active_p": user["active?"],
+        "image_link": image.get("link"), "image_large": versions.get("large"),
+        "image_medium": versions.get("medium"), "image_small": versions.get("small"),
+        "image_micro": versions.get("micro"),
+    }
+    return tuple(instant(flat[c]) if c in TIMESTAMPS else flat[c] for c in DATA_COLUMNS)
+
+
+def users_table(project) -> dict[int, tuple]:
+    rows = project.query(f"select {', '.join(DATA_COLUMNS)} from users")
+    return {row[0]: row for row in rows}
+
+
+def api_truth(project) -> dict[int, tuple]:
+    return {u["id"]: expected_row(u) for u in project.emulator.matching_users()}
+
+
+def ingested_at(project) -> dict[int, datetime]:
+    return dict(project.query("select id, ingested_at from users"))
+
+
+def assert_synced(result) -> None:
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sync_mirrors_every_column_of_every_student(project):
+    result = project.sync()
+    assert_synced(result)
+
+    table, truth = users_table(project), api_truth(project)
+    assert set(table) == set(truth)
+    mismatches = [(uid, col) for uid in truth for col, got, want in zip(DATA_COLUMNS, table[uid], truth[uid])
+                  if got != want or type(got) is not type(want)]
+    assert mismatches == []
+    # The synthetic data must exercise the hard cases, or the comparison above proves little.
+    values = list(truth.values())
+    assert any(row[DATA_COLUMNS.index("correction_point")] < 0 for row in values)
+    assert any("'" in row[DATA_COLUMNS.index("last_name")] for row in values)
+    assert any(row[DATA_COLUMNS.index("active_p")] for row in values)
+
+    log = project.log_text
+    for line in ("Starting users update...", f"Staged {len(truth)} users", f"Users: total={len(truth)} "
+                 f"inserted={len(truth)} updated=0 unchanged=0 removed=0", "Update complete"):
+        assert line in log
+
+
+def test_users_table_has_the_contracted_columns_and_indexes(project):
+    assert_synced(project.sync())
+    columns = project.query(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = 'public' and table_name = 'users' order by ordinal_position")
+    assert columns == USERS_COLUMNS
+    indexed = {row[0] for row in project.query(
+        "select a.attname from pg_index i join pg_attribute a on a.attrelid = i.indrelid "
+        "and a.attnum = any(i.indkey) where i.indrelid = 'public.users'::regclass")}
+    assert {"id", "login", "email", "kind", "updated_at"} <= indexed
+    assert project.query(
+        "select count(*) from pg_index where indrelid = 'public.users'::regclass and indisprimary") == [(1,)]
+
+
+def test_second_sync_without_api_changes_writes_nothing(project):
+    assert_synced(project.sync())
+    before = project.query("select id, ingested_at, xmin::text from users order by id")
+
+    result = project.sync()
+    assert_synced(result)
+    assert project.query("select id, ingested_at, xmin::text from users order by id") == before
+    assert "inserted=0 updated=0 " in project.log_text.splitlines()[-2]
+
+
+def test_changed_users_are_updated_and_only_they_move_ingested_at(project):
+    emulator = project.emulator
+    assert_synced(project.sync())
+    before = ingested_at(project)
+
+    changed = sorted(before)[::100]  # 1 %
+    for n, user_id in enumerate(changed):
+        emulator.update_user(user_id, location=f"c9r{n}s1", wallet=7000 + n, correction_point=-5 - n)
+
+    assert_synced(project.sync())
+    assert users_table(project) == api_truth(project)
+    after = ingested_at(project)
+    assert {uid for uid in after if after[uid] != before[uid]} == set(changed)
+    assert f"inserted=0 updated={len(changed)} unchanged={len(before) - len(changed)} removed=0" \
+        in project.log_text.splitlines()[-2]
+
+
+def test_users_who_leave_the_listing_leave_the_table(project):
+    emulator = project.emulator
+    assert_synced(project.sync())
+    ids = sorted(ingested_at(project))
+    alumnized, deleted = ids[3], ids[-4]
+    emulator.alumnize(alumnized)
+    emulator.remove_user(deleted)
+    (newcomer,) = emulator.add_students(1)
+
+    assert_synced(project.sync())
+    table = users_table(project)
+    assert alumnized not in table and deleted not in table and newcomer in table
+    assert table == api_truth(project)
+    assert "inserted=1 updated=0 " in project.log_text and " removed=2" in project.log_text
+
+
+def test_a_fetch_that_fails_midway_changes_nothing(project):
+    emulator = project.emulator
+    assert_synced(project.sync())
+    snapshot = project.query("select *, xmin::text from users order by id")
+    for user_id in sorted(ingested_at(project))[::50]:
+        emulator.update_user(user_id, wallet=1)
+    emulator.remove_user(sorted(ingested_at(project))[0])
+    emulator.reset_log()
+    emulator.down_after = 5  # the API stops answering on the 6th page
+
+    result = project.sync(RUNTIME__REQUEST_MAX_ATTEMPTS="2", RUNTIME__REQUEST_BACKOFF_FACTOR="0")
+    assert result.returncode != 0
+    assert project.query("select *, xmin::text from users order by id") == snapshot
+    (message,) = [line for line in result.stderr.splitlines() if "Update failed" in line]
+    assert "fetch failed: GET /v2/cursus/21/users?" in message and "users was not changed" in message
+
+
+def test_no_secret_reaches_output_or_logs(project):
+    wrong_secret = "not-the-secret-0451"
+    good = project.sync()
+    bad = project.sync(CLIENT_SECRET=wrong_secret)
+    assert_synced(good)
+    assert bad.returncode != 0 and "401" in bad.stderr
+
+    dbt_log = ROOT / "dbt_project" / "logs" / "dbt.log"
+    written = "".join([good.stdout, good.stderr, bad.stdout, bad.stderr, project.log_text,
+                       dbt_log.read_text() if dbt_log.exists() else ""])
+    for secret in filter(None, (project.env["CLIENT_SECRET"], wrong_secret, project.env["DB_PASSWORD"])):
+        assert secret not in written
