@@ -1,0 +1,101 @@
+"""HTTP session for the 42 API: paced by its rate-limit headers, 429s waited out, faults retried.
+
+dlt's retrying client handles 5xx, timeouts and dropped connections. What it cannot do is
+stay under the API's limits in the first place, tell a secondly 429 (wait a second) from an
+hourly one (give up), or treat a 200 with a cut-off JSON body as the transient fault it is.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from typing import Optional
+
+from dlt.sources.helpers.requests import Client
+from requests import Response, Session
+from requests.adapters import HTTPAdapter
+
+DEFAULT_PER_SECOND = 2  # the API's default when the headers are missing
+# A 429 asking for a longer wait than this means the hourly budget is gone: fail, don't hang.
+MAX_RATE_LIMIT_WAIT = 60.0
+MAX_RATE_LIMIT_RETRIES = 30
+# Server and client clocks see a request at slightly different instants.
+WINDOW_MARGIN = 0.02
+
+
+class RateLimitedAdapter(HTTPAdapter):
+    """Sends at most the advertised number of requests in any one-second window."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._sent: deque[float] = deque()
+        self.per_second = DEFAULT_PER_SECOND
+        self.responses_429 = 0
+
+    def _wait_for_slot(self) -> None:
+        with self._lock:
+            while True:
+                now = time.monotonic()
+                while self._sent and now - self._sent[0] >= 1.0 + WINDOW_MARGIN:
+                    self._sent.popleft()
+                if len(self._sent) < self.per_second:
+                    self._sent.append(now)
+                    return
+                time.sleep(self._sent[0] + 1.0 + WINDOW_MARGIN - now)
+
+    def _learn_limits(self, response: Response) -> None:
+        limit = response.headers.get("X-Secondly-RateLimit-Limit")
+        if limit and limit.isdigit() and int(limit) > 0:
+            self.per_second = int(limit)
+
+    def send(self, request, **kwargs) -> Response:
+        for _ in range(MAX_RATE_LIMIT_RETRIES):
+            self._wait_for_slot()
+            response = super().send(request, **kwargs)
+            self._learn_limits(response)
+            if response.status_code != 429:
+                return response
+            self.responses_429 += 1
+            wait = _retry_after(response)
+            if wait > MAX_RATE_LIMIT_WAIT or response.headers.get("X-Hourly-RateLimit-Remaining") == "0":
+                return response  # the hourly budget is spent: waiting seconds will not help
+            response.close()
+            time.sleep(wait)
+        return response
+
+
+def _retry_after(response: Response) -> float:
+    """Seconds a 429 asks us to wait; without a header, the secondly window is the likely cause."""
+    value = response.headers.get("Retry-After", "")
+    return float(value) if value.replace(".", "", 1).isdigit() else 1.0
+
+
+def _unparseable_json(response: Optional[Response], exception: Optional[BaseException]) -> bool:
+    """A 200 whose JSON body is cut off is a transport fault: retry it like a 5xx."""
+    if response is None or response.status_code != 200:
+        return False
+    if "json" not in response.headers.get("Content-Type", ""):
+        return False
+    try:
+        json.loads(response.content)
+    except ValueError:
+        return True
+    return False
+
+
+def api_session() -> tuple[Session, RateLimitedAdapter]:
+    client = Client(
+        raise_for_status=False,
+        # 429s are the adapter's job; dlt retries only what is worth retrying blindly.
+        status_codes=tuple(range(500, 600)),
+        retry_condition=_unparseable_json,
+    )
+    client.configure()  # request timeout and retry counts from .dlt/config.toml [runtime]
+    session = client.session
+    adapter = RateLimitedAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session, adapter
