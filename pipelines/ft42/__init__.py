@@ -1,33 +1,52 @@
-"""dlt source for the 42 Intra API v2: the students of one cursus."""
+"""dlt source for the 42 Intra API v2: the current students of one cursus."""
 
 from __future__ import annotations
 
-from dlt.sources import DltSource
-from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials
-from dlt.sources.helpers.rest_client.paginators import HeaderLinkPaginator
-from dlt.sources.rest_api import RESTAPIConfig, rest_api_source
+from dataclasses import dataclass
+from typing import Optional
 
-from .schema import USER_COLUMNS, rename_flags
+from dlt.sources import DltSource
+from dlt.sources.rest_api import RESTAPIConfig, rest_api_source
+from requests import Session
+
+from .auth import Ft42OAuth
+from .http import RateLimitedAdapter, api_session
+from .paginator import IdKeysetPaginator
+from .schema import USER_COLUMNS, clean_user
 
 # The CDN in front of the API refuses requests without a User-Agent.
 USER_AGENT = "ft42-elt/1.0"
 PAGE_SIZE = 100
 
 
-def ft42_source(api_root: str, client_id: str, client_secret: str, cursus_id: int = 21) -> DltSource:
+@dataclass(frozen=True)
+class Ft42Api:
+    """One authenticated, rate-limited connection to the API, shared by every request of a run."""
+
+    root: str
+    auth: Ft42OAuth
+    session: Session
+    adapter: RateLimitedAdapter
+
+
+def connect_api(root: str, client_id: str, client_secret: str, client_secret_next: Optional[str] = None) -> Ft42Api:
+    session, adapter = api_session()
+    session.headers["User-Agent"] = USER_AGENT
+    auth = Ft42OAuth(
+        access_token_url=f"{root}/oauth/token", client_id=client_id, client_secret=client_secret,
+        client_secret_next=client_secret_next, session=session,
+    )
+    return Ft42Api(root, auth, session, adapter)
+
+
+def ft42_source(api: Ft42Api, cursus_id: int = 21) -> DltSource:
     """Current (non-alumni) students of `cursus_id`, one record per user, keyed on `id`."""
     config: RESTAPIConfig = {
         "client": {
-            "base_url": f"{api_root}/v2/",
+            "base_url": f"{api.root}/v2/",
             "headers": {"User-Agent": USER_AGENT},
-            # One auth object for the whole source, so every request shares one token.
-            "auth": OAuth2ClientCredentials(
-                access_token_url=f"{api_root}/oauth/token",
-                client_id=client_id,
-                client_secret=client_secret,
-            ),
-            # The API's Link URLs carry the query string, which this paginator relies on.
-            "paginator": HeaderLinkPaginator(),
+            "auth": api.auth,
+            "session": api.session,
         },
         "resources": [
             {
@@ -40,11 +59,14 @@ def ft42_source(api_root: str, client_id: str, client_secret: str, cursus_id: in
                         "per_page": PAGE_SIZE,
                         "sort": "id",
                     },
+                    "paginator": IdKeysetPaginator(PAGE_SIZE),
                 },
                 "primary_key": "id",
                 "write_disposition": "merge",
                 "columns": USER_COLUMNS,
-                "processing_steps": [{"map": rename_flags}],
+                # clean_user already coerced every declared field; anything else is a bug to stop on.
+                "schema_contract": {"data_type": "freeze"},
+                "processing_steps": [{"map": clean_user}],
             }
         ],
     }

@@ -1,12 +1,16 @@
 """Shape of a 42 user record as it lands in the raw schema.
 
 Every key is declared up front so that columns exist even when all values are null, and types
-are fixed rather than guessed from the first page.
+are fixed rather than guessed from the first page. Records are checked against these types
+before dlt sees them: a value that cannot be coerced fails the run with the user id and the
+field, instead of landing in a variant column beside an empty one.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from datetime import datetime
+from typing import Any, Callable
 
 from dlt.common.schema.typing import TTableSchemaColumns
 
@@ -21,7 +25,7 @@ _TYPES = {
     "text": [
         "email", "login", "first_name", "last_name", "usual_full_name", "usual_first_name",
         "displayname", "url", "phone", "kind", "pool_month", "pool_year", "location",
-        # `image` is a nested object; dlt flattens it into these columns.
+        # `image` is a nested object; dlt flattens it into these columns (path joined by `__`).
         "image__link", "image__versions__large", "image__versions__medium",
         "image__versions__small", "image__versions__micro",
     ],
@@ -35,8 +39,71 @@ USER_COLUMNS: TTableSchemaColumns = {
 USER_COLUMNS["id"].update(unique=True, primary_key=True)
 
 
-def rename_flags(user: dict[str, Any]) -> dict[str, Any]:
+class BadRecord(ValueError):
+    pass
+
+
+_INTEGER = re.compile(r"-?\d+")
+
+
+def _bigint(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value)
+    raise ValueError("a whole number")
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValueError("true or false")
+
+
+def _timestamp(value: Any) -> str:
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        raise ValueError("an ISO 8601 timestamp") from None
+    return value
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError("text")
+
+
+_COERCE: dict[str, Callable[[Any], Any]] = {
+    "bigint": _bigint, "bool": _bool, "timestamp": _timestamp, "text": _text,
+}
+
+
+def _coerce_field(user: dict[str, Any], column: str, data_type: str) -> None:
+    *parents, key = column.split("__")
+    holder = user
+    for parent in parents:
+        holder = holder.get(parent) if isinstance(holder, dict) else None
+    if not isinstance(holder, dict) or holder.get(key) is None:
+        return
+    try:
+        holder[key] = _COERCE[data_type](holder[key])
+    except ValueError as expected:
+        field, shown = ".".join([*parents, key]), repr(holder[key])[:60]
+        raise BadRecord(f"user {user.get('id')} has {field}={shown}, expected {expected}") from None
+
+
+def clean_user(user: dict[str, Any]) -> dict[str, Any]:
+    """Rename the `?` flags and coerce every declared field to its column type."""
     for api_key, column in FLAG_NAMES.items():
         if api_key in user:
             user[column] = user.pop(api_key)
+    for column, spec in USER_COLUMNS.items():
+        _coerce_field(user, column, spec["data_type"])
+    if user.get("id") is None:
+        raise BadRecord(f"a user without an id: {sorted(user)}")
     return user
