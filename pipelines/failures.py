@@ -8,11 +8,14 @@ from urllib.parse import urlsplit
 from dlt.pipeline.exceptions import PipelineStepFailed
 from requests import ConnectionError, HTTPError, Timeout
 
+from .ft42.paginator import RateBudgetExceeded
+from .ft42.schema import BadRecord
+
 _ADVICE = {
     401: "check CLIENT_ID / CLIENT_SECRET (or rotate to CLIENT_SECRET_NEXT)",
     403: "the API refused the request; check the application's rights",
     404: "check API_ROOT and CURSUS_ID",
-    429: "the API's rate limit was hit; wait and run again",
+    429: "the application's hourly request budget is spent; run again when the hour has passed",
 }
 
 
@@ -32,9 +35,13 @@ def _endpoint(url: str) -> str:
 def describe_failure(failure: PipelineStepFailed, api_root: str) -> str:
     step = {"extract": "fetch", "normalize": "normalise", "load": "load"}.get(failure.step, failure.step)
     for error in _chain(failure):
+        if isinstance(error, (BadRecord, RateBudgetExceeded)):
+            return f"{step} failed: {error}; users was not changed"
         if isinstance(error, HTTPError) and error.response is not None:
             status = error.response.status_code
             advice = _ADVICE.get(status, "the API had a problem; run again later")
+            if "Retry-After" in error.response.headers:
+                advice += f" (Retry-After: {error.response.headers['Retry-After']} s)"
             return (f"{step} failed: {error.request.method} {_endpoint(error.response.url)} answered "
                     f"{status} {error.response.reason}; {advice}; users was not changed")
         if isinstance(error, (ConnectionError, Timeout)):

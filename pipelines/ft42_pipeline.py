@@ -25,9 +25,12 @@ from dlt.pipeline.exceptions import PipelineStepFailed  # noqa: E402
 
 from . import warehouse  # noqa: E402
 from .failures import describe_failure  # noqa: E402
-from .ft42 import ft42_source  # noqa: E402
+from .ft42 import connect_api, ft42_source  # noqa: E402
 from .run_log import RunLog  # noqa: E402
 from .settings import load_settings, require_api_credentials  # noqa: E402
+
+
+EXIT_ALREADY_RUNNING = 75  # EX_TEMPFAIL: cron may simply try again next time
 
 
 class SyncFailed(Exception):
@@ -62,7 +65,7 @@ def count_written_since(db: DbSettings, since: object) -> int:
         return cur.fetchone()[0]
 
 
-def fetch_and_load(settings, db: DbSettings) -> int:
+def fetch_and_load(settings, db: DbSettings, log: RunLog) -> int:
     """Fetch the complete listing and merge it into the raw schema; return the users fetched."""
     pipeline = dlt.pipeline(
         pipeline_name="ft42_users",
@@ -72,12 +75,21 @@ def fetch_and_load(settings, db: DbSettings) -> int:
         }),
         dataset_name=db.raw_schema,
     )
-    source = ft42_source(settings.api.root, settings.api.client_id, settings.api.client_secret,
-                         settings.api.cursus_id)
+    api = connect_api(settings.api.root, settings.api.client_id, settings.api.client_secret,
+                      settings.api.client_secret_next)
     try:
-        pipeline.run(source)
+        if pipeline.has_pending_data:
+            # A run killed after its fetch left a complete package; dlt's run() would load only
+            # that and stop, so finish it first, then fetch afresh.
+            log("Loading the complete fetch an interrupted run left behind")
+            pipeline.run()
+        pipeline.run(ft42_source(api, settings.api.cursus_id))
     except PipelineStepFailed as failure:
         raise SyncFailed(describe_failure(failure, settings.api.root)) from None
+    finally:
+        if api.auth.used_next_secret:
+            log("Warning: CLIENT_SECRET was rejected and CLIENT_SECRET_NEXT worked: "
+                "move CLIENT_SECRET_NEXT into CLIENT_SECRET in .env before the old one is needed again")
     return pipeline.last_trace.last_normalize_info.row_counts.get("users", 0)
 
 
@@ -99,9 +111,17 @@ def sync(log: RunLog) -> None:
         log(f"Using the embedded PostgreSQL in {settings.db.embedded_dir} "
             f"(127.0.0.1:{db.port}, database {db.name})")
 
-    staged = fetch_and_load(settings, db)
-    log(f"Staged {staged} users")
+    lock = warehouse.take_sync_lock(db)
+    try:
+        staged = fetch_and_load(settings, db, log)
+        log(f"Staged {staged} users")
+        build_users(db, log)
+    finally:
+        lock.close()
 
+
+def build_users(db: DbSettings, log: RunLog) -> None:
+    """dbt build; then the counts of what it did to users."""
     before = read_users_state(db)
     if not run_dbt(db, ["build"]):
         raise SyncFailed("dbt build failed (see its output above); users keeps its last good state")
@@ -146,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     log("Starting users update...")
     try:
         sync(log)
+    except warehouse.SyncAlreadyRunning as error:
+        log(f"Update skipped: {error}", error=True)
+        return EXIT_ALREADY_RUNNING
     except (ConfigError, SyncFailed) as error:
         log(f"Update failed: {error}", error=True)
         return 1

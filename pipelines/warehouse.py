@@ -148,6 +148,32 @@ def resolve(db: DbSettings) -> DbSettings:
     return db
 
 
+# pg_advisory_lock key shared by every sync writing to a database, from any machine.
+SYNC_LOCK_KEY = 4242_0021
+
+
+class SyncAlreadyRunning(Exception):
+    pass
+
+
+def take_sync_lock(db: DbSettings):
+    """Hold the database's sync lock for as long as the returned connection stays open."""
+    conn = connect(db)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("select pg_try_advisory_lock(%s)", (SYNC_LOCK_KEY,))
+        if cur.fetchone()[0]:
+            return conn
+        cur.execute(
+            "select a.pid, a.backend_start, a.client_addr from pg_locks l join pg_stat_activity a using (pid) "
+            "where l.locktype = 'advisory' and l.objid = %s and l.granted", (SYNC_LOCK_KEY,))
+        holder = cur.fetchone()
+    conn.close()
+    since = f" (server pid {holder[0]}, since {holder[1]:%Y-%m-%d %H:%M:%S %Z})" if holder else ""
+    raise SyncAlreadyRunning(f"another sync is already writing to database {db.name!r}{since}; "
+                             "this one stopped without changing anything")
+
+
 def dbt_environment(db: DbSettings) -> dict[str, str]:
     """The variables dbt's profiles.yml reads, for the resolved warehouse."""
     return {
