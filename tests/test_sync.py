@@ -135,23 +135,6 @@ def test_users_who_leave_the_listing_leave_the_table(project):
     assert "inserted=1 updated=0 " in project.log_text and " removed=2" in project.log_text
 
 
-def test_a_fetch_that_fails_midway_changes_nothing(project):
-    emulator = project.emulator
-    assert_synced(project.sync())
-    snapshot = project.query("select *, xmin::text from users order by id")
-    for user_id in sorted(ingested_at(project))[::50]:
-        emulator.update_user(user_id, wallet=1)
-    emulator.remove_user(sorted(ingested_at(project))[0])
-    emulator.reset_log()
-    emulator.down_after = 5  # the API stops answering on the 6th page
-
-    result = project.sync(RUNTIME__REQUEST_MAX_ATTEMPTS="2", RUNTIME__REQUEST_BACKOFF_FACTOR="0")
-    assert result.returncode != 0
-    assert project.query("select *, xmin::text from users order by id") == snapshot
-    (message,) = [line for line in result.stderr.splitlines() if "Update failed" in line]
-    assert "fetch failed: GET /v2/cursus/21/users?" in message and "users was not changed" in message
-
-
 def test_no_secret_reaches_output_or_logs(project):
     wrong_secret = "not-the-secret-0451"
     good = project.sync()
@@ -159,8 +142,9 @@ def test_no_secret_reaches_output_or_logs(project):
     assert_synced(good)
     assert bad.returncode != 0 and "401" in bad.stderr
 
-    dbt_log = ROOT / "dbt_project" / "logs" / "dbt.log"
-    written = "".join([good.stdout, good.stderr, bad.stdout, bad.stderr, project.log_text,
-                       dbt_log.read_text() if dbt_log.exists() else ""])
+    # Everything the runs wrote: output, the run log, dbt's logs and artifacts, dlt's working state.
+    written = [good.stdout, good.stderr, bad.stdout, bad.stderr]
+    for folder in (project.workdir, ROOT / "dbt_project" / "logs", ROOT / "dbt_project" / "target"):
+        written += [path.read_bytes().decode("utf-8", "replace") for path in folder.rglob("*") if path.is_file()]
     for secret in filter(None, (project.env["CLIENT_SECRET"], wrong_secret, project.env["DB_PASSWORD"])):
-        assert secret not in written
+        assert not [text for text in written if secret in text]

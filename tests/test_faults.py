@@ -1,0 +1,228 @@
+"""The fault matrix: every fault the emulator can inject, against a real PostgreSQL.
+
+Each case ends one of two ways, and only these: `users` equals the API's truth, or `users` is
+byte-for-byte what it was before, the exit is non-zero and the message says what failed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from conftest import CLIENT_ID, CLIENT_SECRET, ROOT
+from test_sync import api_truth, users_table
+
+from pipelines.warehouse import SYNC_LOCK_KEY
+from scripts.ft42_emulator import Emulator
+
+# Retries without waiting, so the matrix stays fast; the behaviour is the same.
+FAST_RETRIES = {"RUNTIME__REQUEST_BACKOFF_FACTOR": "0", "RUNTIME__REQUEST_MAX_ATTEMPTS": "4"}
+
+
+@pytest.fixture
+def emulator():
+    """Five pages are enough to put a fault in the middle of a listing."""
+    with Emulator(students=456, seed=11, client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as emu:
+        yield emu
+
+
+def table_bytes(project) -> list[tuple]:
+    """Every value and every row version (xmin) of users: equal means not touched at all."""
+    return project.query("select u::text, xmin::text from users u order by id")
+
+
+def after_nth_list_request(n: int, action):
+    calls = {"count": 0}
+
+    def hook(emu, _page):
+        calls["count"] += 1
+        if calls["count"] == n:
+            action(emu)
+    return hook
+
+
+def make_truth_move(project) -> None:
+    """Change the API after the first sync, so a run that wrongly succeeds would show."""
+    emulator, ids = project.emulator, sorted(u["id"] for u in project.emulator.matching_users())
+    for user_id in ids[::40]:
+        emulator.update_user(user_id, wallet=4242, location="c4r2s1")
+    emulator.alumnize(ids[1])
+    emulator.add_students(2)
+
+
+def synced(project, **env):
+    result = project.sync(**FAST_RETRIES, **env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def failure_line(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if "Update failed" in line or "Update skipped" in line]
+    assert len(lines) == 1, result.stdout + result.stderr
+    return lines[0]
+
+
+COMPLETING_FAULTS = {
+    "429 storm without Retry-After": lambda emu: emu.storm_429(4),
+    "429 storm with Retry-After": lambda emu: emu.storm_429(3, retry_after=1),
+    "5 % of requests answer 5xx": lambda emu: setattr(emu, "error_rate_5xx", 0.05),
+    "a truncated JSON page": lambda emu: setattr(emu, "on_list_request", after_nth_list_request(
+        4, lambda e: setattr(e, "truncate_page_once_at", 1))),
+    "token expires every 3 requests": lambda emu: setattr(emu, "expire_token_every", 3),
+    "slow responses": lambda emu: setattr(emu, "slow_ms", 400),
+}
+
+
+@pytest.mark.parametrize("inject", COMPLETING_FAULTS.values(), ids=COMPLETING_FAULTS.keys())
+def test_recoverable_faults_end_with_the_exact_data(project, inject):
+    synced(project)
+    make_truth_move(project)
+    inject(project.emulator)
+
+    synced(project)
+    assert users_table(project) == api_truth(project)
+
+
+def test_a_user_leaving_the_set_mid_fetch_does_not_hide_another(project):
+    emulator = project.emulator
+    ids = sorted(u["id"] for u in emulator.matching_users())
+    # After four pages are read, a user on page one leaves the set. Offset paging would now skip
+    # the first user of page five, who was in the set for the whole run.
+    emulator.on_list_request = after_nth_list_request(5, lambda emu: emu.alumnize(ids[10]))
+
+    synced(project)
+    table = users_table(project)
+    stayed = set(ids) - {ids[10]}
+    assert stayed <= set(table)
+    assert set(table) <= set(ids)
+    assert ids[400] in table
+
+
+def test_stays_under_the_rate_limit_and_gets_no_429(project):
+    emulator = project.emulator
+    emulator.rate_per_second, emulator.rate_per_hour = 2, 1200
+    synced(project)
+    assert emulator.count_429 == 0
+    assert users_table(project) == api_truth(project)
+
+
+def test_a_rotated_secret_falls_back_to_the_next_one_and_warns(project):
+    emulator = project.emulator
+    emulator.client_secret_next = "the-next-secret-7"
+    emulator.secret_rejected = True
+    result = synced(project, CLIENT_SECRET_NEXT="the-next-secret-7")
+    assert users_table(project) == api_truth(project)
+    assert "CLIENT_SECRET was rejected and CLIENT_SECRET_NEXT worked" in result.stdout + project.log_text
+
+
+def test_a_coercible_value_of_the_wrong_type_is_coerced(project):
+    some_id = project.emulator.matching_users()[5]["id"]
+    project.emulator.update_user(some_id, wallet="12", correction_point="-3")
+    synced(project)
+    wallet, points = project.query("select wallet, correction_point from users where id = %s", (some_id,))[0]
+    assert (wallet, points) == (12, -3)
+    assert [c for (c,) in project.query(
+        "select column_name from information_schema.columns where table_schema = 'ft42_raw' "
+        "and position('__v_' in column_name) > 0")] == []
+
+
+def _down_after_three(emu):
+    emu.reset_log()
+    emu.down_after = 3
+
+
+def _budget_for_three_more(emu):
+    used = sum(1 for _, path, status in emu.request_log if path.startswith("/v2/") and status == 200)
+    emu.rate_per_hour = used + 4  # the next listing's first page, then three more
+
+
+def _bad_wallet(emu):
+    emu.update_user(emu.matching_users()[7]["id"], wallet="abc")
+
+
+FAILING_FAULTS = {
+    "API down after 3 requests": (_down_after_three, {}, "GET /v2/cursus/21/users?"),
+    "API answers 503 to everything": (lambda emu: setattr(emu, "error_rate_5xx", 1.0), {}, "answered 50"),
+    "hourly budget spent": (lambda emu: setattr(emu, "rate_per_hour", 5), {}, "hourly request budget is spent"),
+    "hourly budget too small for the listing": (_budget_for_three_more, {}, "only 3 of the hourly budget"),
+    "a value that cannot be coerced": (_bad_wallet, {}, "has wallet='abc', expected a whole number"),
+    "wrong client secret": (lambda emu: None, {"CLIENT_SECRET": "nope"}, "POST /oauth/token answered 401"),
+    "unreachable API": (lambda emu: None, {"API_ROOT": "http://127.0.0.1:9"}, "got no answer from http://127.0.0.1:9"),
+    "unreachable database": (lambda emu: None, {"DB_PORT": "9"}, "cannot connect to PostgreSQL at"),
+    "missing credentials": (lambda emu: None, {"CLIENT_ID": ""}, "CLIENT_ID not set"),
+}
+
+
+@pytest.mark.parametrize("inject, env, reason", FAILING_FAULTS.values(), ids=FAILING_FAULTS.keys())
+def test_unrecoverable_faults_change_nothing_and_say_why(project, inject, env, reason):
+    synced(project)
+    before = table_bytes(project)
+    make_truth_move(project)
+    inject(project.emulator)
+
+    result = project.sync(**FAST_RETRIES, **env)
+    assert result.returncode != 0
+    assert reason in failure_line(result)
+    assert "Traceback" not in result.stderr
+    assert table_bytes(project) == before
+
+
+def test_a_second_sync_while_one_runs_exits_at_once_with_its_own_code(project):
+    synced(project)
+    before = table_bytes(project)
+    make_truth_move(project)
+    holder = project.server.connect(project.database)
+    holder.autocommit = True
+    with holder.cursor() as cur:
+        cur.execute("select pg_advisory_lock(%s)", (SYNC_LOCK_KEY,))
+    try:
+        started = time.monotonic()
+        result = project.sync()
+        assert time.monotonic() - started < 30
+    finally:
+        holder.close()
+    assert "another sync is already writing" in failure_line(result)
+    assert "Error 75" in result.stderr
+    assert table_bytes(project) == before
+
+
+def _wait_until(condition, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the sync never reached the point to kill it at"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("blocked_table", ["ft42_raw.users", "public.users"], ids=["mid-load", "mid-dbt"])
+def test_a_sync_killed_midway_leaves_users_intact_and_the_next_one_completes(project, blocked_table):
+    synced(project)
+    before = table_bytes(project)
+    make_truth_move(project)
+
+    # Block writes (not reads) to the table the sync is about to change, so it is caught there,
+    # inside its transaction, when killed.
+    blocker = project.server.connect(project.database)
+    with blocker.cursor() as cur:
+        cur.execute(f"lock table {blocked_table} in exclusive mode")
+    sync = subprocess.Popen([str(ROOT / ".venv/bin/python"), "-m", "pipelines.ft42_pipeline"], cwd=ROOT,
+                            env=project.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_until(lambda: project.query(
+            "select count(*) from pg_stat_activity where datname = current_database() "
+            "and wait_event_type = 'Lock'")[0][0] > 0)
+        os.kill(sync.pid, signal.SIGKILL)
+        sync.wait()
+    finally:
+        blocker.rollback()
+        blocker.close()
+    # The killed sync's server session ends once it finds its client gone.
+    _wait_until(lambda: project.query(
+        "select count(*) from pg_stat_activity where datname = current_database() "
+        "and pid <> pg_backend_pid()")[0][0] == 0)
+
+    assert table_bytes(project) == before
+    synced(project)
+    assert users_table(project) == api_truth(project)
