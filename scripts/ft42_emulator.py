@@ -56,7 +56,8 @@ Fault knobs (constructor keyword arguments; also plain attributes, settable at a
 * ``token_ttl`` (seconds; 0 makes every token expire immediately).
 
 ``request_log`` entries are ``(method, path_with_query, status)``; a dropped connection is logged
-with status 0.  ``reset_log()`` clears both ``request_log`` and ``count_429``.
+with status 0.  ``reset_log()`` clears ``request_log`` and ``count_429`` and restarts the count of
+list requests that ``down_after`` compares against.
 
 Choices the facts leave open
 ----------------------------
@@ -1039,6 +1040,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: bytes = b"", content_type: Optional[str] = JSON_TYPE,
               headers: list = ()) -> None:
+        # Log before answering: a client that has its answer must find the request in the log.
+        self.emu._log(self.command, self.path, status)
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
@@ -1047,7 +1050,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        self.emu._log(self.command, self.path, status)
 
     def _drop(self) -> None:
         """Close the socket without answering (the client sees a dropped connection)."""
