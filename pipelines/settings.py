@@ -50,9 +50,21 @@ class DbSettings:
 
 
 @dataclass(frozen=True)
+class SyncSettings:
+    """When to list everyone, and how far back an incremental window reaches."""
+
+    force_full: bool
+    full_max_age_hours: float
+    lag_minutes: float
+    max_removed_share: float
+    export_dir: Path  # where the old system's export and fetch metadata files live
+
+
+@dataclass(frozen=True)
 class Settings:
     api: ApiSettings
     db: DbSettings
+    sync: SyncSettings
 
 
 def read_environment(env_file: Path = PROJECT_ROOT / ".env") -> dict[str, str]:
@@ -67,6 +79,14 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{key} must be a whole number, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key) or str(default)
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a number, got {raw!r}") from None
 
 
 def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
@@ -90,7 +110,14 @@ def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
         embedded_dir=Path(env.get("EMBEDDED_DB_DIR") or DATA_DIR / "postgres"),
         embedded_port=_int(env, "EMBEDDED_DB_PORT", DEFAULT_EMBEDDED_PORT),
     )
-    return Settings(api=api, db=db)
+    sync = SyncSettings(
+        force_full=(env.get("FULL") or "0").lower() not in ("0", "", "false", "no"),
+        full_max_age_hours=_float(env, "FULL_SYNC_MAX_AGE_HOURS", 24),
+        lag_minutes=_float(env, "INCREMENTAL_LAG_MINUTES", 10),
+        max_removed_share=_float(env, "MAX_REMOVED_SHARE", 0.05),
+        export_dir=Path(env.get("EXPORT_DIR") or PROJECT_ROOT / "exports" / "08_users"),
+    )
+    return Settings(api=api, db=db, sync=sync)
 
 
 def require_api_credentials(api: ApiSettings) -> None:

@@ -1,0 +1,85 @@
+"""The run ledger, `sync_runs`: one row per sync, kept in the warehouse beside the data.
+
+The incremental cursor lives here rather than on the machine that runs the sync: pointed at a
+fresh or restored database, the sync finds no succeeded run and starts with a full listing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+
+from .settings import DbSettings
+
+COLUMNS = """
+    run_id        bigserial primary key,
+    mode          text not null,
+    started_at    timestamptz not null default now(),
+    finished_at   timestamptz,
+    status        text not null default 'running',
+    api_requests  integer,
+    rows_fetched  integer,
+    inserted      integer,
+    updated       integer,
+    unchanged     integer,
+    removed       integer,
+    cursor_before timestamptz,
+    cursor_after  timestamptz,
+    load_id       text,
+    error         text
+"""
+
+
+@dataclass(frozen=True)
+class LastRuns:
+    cursor: Optional[datetime]  # where the next incremental window starts
+    last_full_at: Optional[datetime]  # when the last succeeded full listing started
+
+
+@dataclass
+class RunCounts:
+    api_requests: Optional[int] = None
+    rows_fetched: Optional[int] = None
+    inserted: Optional[int] = None
+    updated: Optional[int] = None
+    unchanged: Optional[int] = None
+    removed: Optional[int] = None
+    load_id: Optional[str] = None
+
+
+class Ledger:
+    """Writes go through their own autocommit connection, so they survive a failed step."""
+
+    def __init__(self, conn, db: DbSettings) -> None:
+        self.conn = conn
+        self.conn.autocommit = True
+        self.table = f'"{db.users_schema}".sync_runs'
+        with self.conn.cursor() as cur:
+            cur.execute(f'create schema if not exists "{db.users_schema}"')
+            cur.execute(f"create table if not exists {self.table} ({COLUMNS})")
+            # Only the lock holder runs; a run still marked running was killed.
+            cur.execute(f"update {self.table} set status = 'interrupted' where status = 'running'")
+
+    def last_runs(self) -> LastRuns:
+        with self.conn.cursor() as cur:
+            cur.execute(f"select max(cursor_after), max(started_at) filter (where mode = 'full') "
+                        f"from {self.table} where status = 'succeeded'")
+            return LastRuns(*cur.fetchone())
+
+    def start(self, mode: str, cursor_before: Optional[datetime]) -> int:
+        with self.conn.cursor() as cur:
+            cur.execute(f"insert into {self.table} (mode, cursor_before) values (%s, %s) returning run_id",
+                        (mode, cursor_before))
+            return cur.fetchone()[0]
+
+    def finish(self, run_id: int, counts: RunCounts, *, cursor_after: Optional[datetime] = None,
+               error: Optional[str] = None) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(
+                f"update {self.table} set finished_at = now(), status = %s, cursor_after = %s, error = %s, "
+                "api_requests = %s, rows_fetched = %s, inserted = %s, updated = %s, unchanged = %s, "
+                "removed = %s, load_id = %s where run_id = %s",
+                ("failed" if error else "succeeded", cursor_after, error, counts.api_requests,
+                 counts.rows_fetched, counts.inserted, counts.updated, counts.unchanged, counts.removed,
+                 counts.load_id, run_id))
