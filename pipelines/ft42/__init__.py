@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Optional
 
 from dlt.sources import DltSource
@@ -39,8 +40,25 @@ def connect_api(root: str, client_id: str, client_secret: str, client_secret_nex
     return Ft42Api(root, auth, session, adapter)
 
 
-def ft42_source(api: Ft42Api, cursus_id: int = 21) -> DltSource:
-    """Current (non-alumni) students of `cursus_id`, one record per user, keyed on `id`."""
+def _api_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")  # whole seconds: what the API documents
+
+
+def listing_params(updated_between: Optional[tuple[datetime, datetime]]) -> dict[str, str]:
+    """The full listing asks for current students only; an incremental window asks for every user
+    of the cursus changed in it, because the alumni filter would hide who just became alumni."""
+    if updated_between is None:
+        return {"filter[kind]": "student", "filter[alumni?]": "false"}
+    since, until = updated_between
+    # Round the end up: a change in the same second the run started must fall inside.
+    until = until.replace(microsecond=0) + timedelta(seconds=1)
+    return {"range[updated_at]": f"{_api_time(since)},{_api_time(until)}"}
+
+
+def ft42_source(api: Ft42Api, cursus_id: int = 21,
+                updated_between: Optional[tuple[datetime, datetime]] = None) -> DltSource:
+    """Users of `cursus_id`, one record per user keyed on `id`: the current students, or (with
+    `updated_between`) every user changed in that window."""
     config: RESTAPIConfig = {
         "client": {
             "base_url": f"{api.root}/v2/",
@@ -53,12 +71,7 @@ def ft42_source(api: Ft42Api, cursus_id: int = 21) -> DltSource:
                 "name": "users",
                 "endpoint": {
                     "path": f"cursus/{cursus_id}/users",
-                    "params": {
-                        "filter[kind]": "student",
-                        "filter[alumni?]": "false",
-                        "per_page": PAGE_SIZE,
-                        "sort": "id",
-                    },
+                    "params": {**listing_params(updated_between), "per_page": PAGE_SIZE, "sort": "id"},
                     "paginator": IdKeysetPaginator(PAGE_SIZE),
                 },
                 "primary_key": "id",

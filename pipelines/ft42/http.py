@@ -34,6 +34,8 @@ class RateLimitedAdapter(HTTPAdapter):
         self._sent: deque[float] = deque()
         self.per_second = DEFAULT_PER_SECOND
         self.responses_429 = 0
+        self.requests_sent = 0
+        self.bytes_received = 0
 
     def _wait_for_slot(self) -> None:
         with self._lock:
@@ -54,7 +56,9 @@ class RateLimitedAdapter(HTTPAdapter):
     def send(self, request, **kwargs) -> Response:
         for _ in range(MAX_RATE_LIMIT_RETRIES):
             self._wait_for_slot()
+            self.requests_sent += 1
             response = super().send(request, **kwargs)
+            self.bytes_received += len(response.content)
             self._learn_limits(response)
             if response.status_code != 429:
                 return response

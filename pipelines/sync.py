@@ -1,0 +1,141 @@
+"""One sync: plan (full or incremental), fetch + load with dlt, dbt build, record the run."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Optional
+
+import dlt
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from . import users_changes, warehouse
+from .failures import describe_failure
+from .ft42 import Ft42Api, connect_api, ft42_source
+from .ledger import LastRuns, Ledger, RunCounts
+from .legacy_files import write_fetch_metadata
+from .run_log import RunLog
+from .settings import DBT_PROJECT_DIR, DbSettings, Settings, SyncSettings
+
+
+class SyncFailed(Exception):
+    """A step failed; the message is the one line the user sees."""
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    mode: str  # "full" or "incremental"
+    started_at: datetime
+    cursor_before: Optional[datetime]
+    reason: str
+
+    @property
+    def updated_between(self) -> Optional[tuple[datetime, datetime]]:
+        return None if self.mode == "full" else (self.cursor_before, self.started_at)
+
+
+def plan_run(last: LastRuns, sync: SyncSettings, now: datetime) -> RunPlan:
+    if sync.force_full:
+        return RunPlan("full", now, None, "asked for with FULL=1")
+    if last.last_full_at is None or last.cursor is None:
+        return RunPlan("full", now, None, "no full listing has succeeded on this database yet")
+    age = now - last.last_full_at
+    if age > timedelta(hours=sync.full_max_age_hours):
+        return RunPlan("full", now, None, f"the last full listing is {age.total_seconds() / 3600:.1f} h old")
+    # Reach back a little: a change committed upstream just before the last run may carry an
+    # updated_at a moment older than that run's start.
+    since = last.cursor - timedelta(minutes=sync.lag_minutes)
+    return RunPlan("incremental", now, since, f"users changed since {since:%Y-%m-%d %H:%M:%S} UTC")
+
+
+def fetch_and_load(settings: Settings, db: DbSettings, api: Ft42Api, plan: RunPlan, log: RunLog,
+                   counts: RunCounts) -> None:
+    pipeline = dlt.pipeline(
+        pipeline_name="ft42_users",
+        destination=dlt.destinations.postgres(credentials={
+            "host": db.host, "port": db.port, "database": db.name,
+            "username": db.user, "password": db.password,
+        }),
+        dataset_name=db.raw_schema,
+    )
+    try:
+        if pipeline.has_pending_data:
+            # A run killed after its fetch left a complete package; dlt's run() would load only
+            # that and stop, so finish it first, then fetch afresh.
+            log("Loading the complete fetch an interrupted run left behind")
+            pipeline.run()
+        load_info = pipeline.run(ft42_source(api, settings.api.cursus_id, plan.updated_between))
+    except PipelineStepFailed as failure:
+        raise SyncFailed(describe_failure(failure, settings.api.root)) from None
+    finally:
+        counts.api_requests = api.adapter.requests_sent
+        if api.auth.used_next_secret:
+            log("Warning: CLIENT_SECRET was rejected and CLIENT_SECRET_NEXT worked: "
+                "move CLIENT_SECRET_NEXT into CLIENT_SECRET in .env before the old one is needed again")
+    counts.rows_fetched = pipeline.last_trace.last_normalize_info.row_counts.get("users", 0)
+    counts.load_id = load_info.loads_ids[-1] if load_info.loads_ids else None
+
+
+def run_dbt(db: DbSettings, args: list[str], extra_env: Optional[dict[str, str]] = None):
+    from dbt.cli.main import dbtRunner
+
+    os.environ.update(warehouse.dbt_environment(db), **(extra_env or {}))
+    return dbtRunner().invoke([
+        *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+    ])
+
+
+def _dbt_failure(result) -> str:
+    for node in getattr(result.result, "results", None) or []:
+        if node.status in ("error", "fail") and "circuit breaker" in (node.message or ""):
+            breaker = node.message.split("circuit breaker: ", 1)[1].splitlines()[0]
+            return (f"circuit breaker: {breaker}; if those users really left, run "
+                    "`make sync FULL=1 MAX_REMOVED_SHARE=1` once")
+    return "dbt build failed (see its output above)"
+
+
+def build_users(db: DbSettings, settings: Settings, plan: RunPlan, counts: RunCounts, log: RunLog) -> None:
+    before = users_changes.read_state(db)
+    args = ["build"]
+    if plan.mode == "full" and counts.load_id:
+        args += ["--vars", f"{{full_load_id: '{counts.load_id}'}}"]
+    result = run_dbt(db, args, {"MAX_REMOVED_SHARE": str(settings.sync.max_removed_share)})
+    if not result.success:
+        raise SyncFailed(_dbt_failure(result))
+    changes = users_changes.changes_since(db, before)
+    counts.inserted, counts.updated = changes.inserted, changes.updated
+    counts.unchanged, counts.removed = changes.unchanged, changes.removed
+    log(f"Users: {changes}")
+
+
+def sync(settings: Settings, log: RunLog) -> None:
+    db = warehouse.resolve(settings.db)
+    if settings.db.host is None:
+        log(f"Using the embedded PostgreSQL in {settings.db.embedded_dir} "
+            f"(127.0.0.1:{db.port}, database {db.name})")
+    lock = warehouse.take_sync_lock(db)
+    try:
+        ledger = Ledger(lock, db)
+        plan = plan_run(ledger.last_runs(), settings.sync, datetime.now(timezone.utc))
+        log(f"Mode: {plan.mode} ({plan.reason})")
+        run_id, counts = ledger.start(plan.mode, plan.cursor_before), RunCounts()
+        api = connect_api(settings.api.root, settings.api.client_id, settings.api.client_secret,
+                          settings.api.client_secret_next)
+        try:
+            fetch_and_load(settings, db, api, plan, log, counts)
+            log(f"Staged {counts.rows_fetched} users")
+            build_users(db, settings, plan, counts, log)
+        except SyncFailed as failure:
+            ledger.finish(run_id, counts, error=str(failure))
+            raise
+        # The next window starts where this run started: whatever changed while it ran is
+        # fetched again next time rather than missed.
+        ledger.finish(run_id, counts, cursor_after=plan.started_at)
+        write_fetch_metadata(
+            settings.sync.export_dir, datetime.now(timezone.utc), mode=plan.mode,
+            requests=counts.api_requests, items=counts.rows_fetched,
+            total=counts.inserted + counts.updated + counts.unchanged, since=plan.cursor_before,
+            until=plan.started_at, downloaded_bytes=api.adapter.bytes_received)
+    finally:
+        lock.close()

@@ -1,0 +1,61 @@
+"""What a dbt build did to `users`: inserted, updated, unchanged and removed counts.
+
+Counted from the table itself (ids before and after, and which rows got a new ingested_at)
+so the counts cannot disagree with what the models actually did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+
+from . import warehouse
+from .settings import DbSettings
+
+
+@dataclass(frozen=True)
+class UsersState:
+    ids: frozenset[int]
+    last_ingested_at: Optional[datetime]  # None for an empty or missing table
+
+
+@dataclass(frozen=True)
+class UsersChanges:
+    total: int
+    inserted: int
+    updated: int
+    unchanged: int
+    removed: int
+
+    def __str__(self) -> str:
+        return (f"total={self.total} inserted={self.inserted} updated={self.updated} "
+                f"unchanged={self.unchanged} removed={self.removed}")
+
+
+def _table(db: DbSettings) -> str:
+    return f'"{db.users_schema}"."users"'
+
+
+def read_state(db: DbSettings) -> UsersState:
+    with warehouse.connect(db) as conn, conn.cursor() as cur:
+        cur.execute("select to_regclass(%s)", (_table(db),))
+        if cur.fetchone()[0] is None:
+            return UsersState(frozenset(), None)
+        cur.execute(f"select id from {_table(db)}")
+        ids = frozenset(row[0] for row in cur)
+        cur.execute(f"select max(ingested_at) from {_table(db)}")
+        return UsersState(ids, cur.fetchone()[0])
+
+
+def changes_since(db: DbSettings, before: UsersState) -> UsersChanges:
+    after = read_state(db)
+    with warehouse.connect(db) as conn, conn.cursor() as cur:
+        if before.last_ingested_at is None:
+            cur.execute(f"select count(*) from {_table(db)}")
+        else:
+            cur.execute(f"select count(*) from {_table(db)} where ingested_at > %s", (before.last_ingested_at,))
+        written = cur.fetchone()[0]
+    inserted = len(after.ids - before.ids)
+    return UsersChanges(total=len(after.ids), inserted=inserted, updated=written - inserted,
+                        unchanged=len(after.ids) - written, removed=len(before.ids - after.ids))
