@@ -1,9 +1,11 @@
-{#- The relation's column names, comma-separated, in its own order. -#}
-{% macro column_names(relation) -%}
+{#- The relation's column names, comma-separated, in its own order, without those in `except`. -#}
+{% macro column_names(relation, except=[]) -%}
     {%- if execute -%}
-        {%- for column in adapter.get_columns_in_relation(relation) -%}
-            {{ adapter.quote(column.name) }}{{ ", " if not loop.last }}
+        {%- set names = [] -%}
+        {%- for column in adapter.get_columns_in_relation(relation) if column.name not in except -%}
+            {%- do names.append(adapter.quote(column.name)) -%}
         {%- endfor -%}
+        {{ names | join(", ") }}
     {%- else -%}
         *
     {%- endif -%}

@@ -4,9 +4,10 @@
         unique_key='id',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        pre_hook="{{ removal_circuit_breaker(this, ref('int_ft42__current_students')) }}",
         post_hook=[
             "delete from {{ this }} as mirrored where not exists (
-                select from {{ ref('stg_ft42__users') }} as listed where listed.id = mirrored.id)",
+                select from {{ ref('int_ft42__current_students') }} as listed where listed.id = mirrored.id)",
             "create index if not exists {{ this.identifier }}_login_idx on {{ this }} (login)",
             "create index if not exists {{ this.identifier }}_email_idx on {{ this }} (email)",
             "create index if not exists {{ this.identifier }}_kind_idx on {{ this }} (kind)",
@@ -15,22 +16,24 @@
     )
 }}
 
+{%- set data_columns = column_names(ref('int_ft42__current_students'), except=['load_id']) %}
+
 with
 
-staged as (
+current_students as (
 
-    select * from {{ ref('stg_ft42__users') }}
+    select {{ data_columns }} from {{ ref('int_ft42__current_students') }}
 
 ),
 
 new_or_changed as (
 
-    select * from staged
+    select * from current_students
     {% if is_incremental() %}
     -- EXCEPT compares whole rows with nulls equal: unchanged users drop out and keep their
     -- ingested_at.
     except
-    select {{ column_names(ref('stg_ft42__users')) }} from {{ this }}
+    select {{ data_columns }} from {{ this }}
     {% endif %}
 
 )

@@ -3,9 +3,6 @@ with
 source as (
 
     select * from {{ source('ft42', 'users') }}
-    -- A full listing rewrites every current student with its load id, so the newest load id
-    -- marks exactly the users the API lists now; older ids are users it no longer lists.
-    where _dlt_load_id = (select max(_dlt_load_id) from {{ source('ft42', 'users') }})
 
 ),
 
@@ -41,7 +38,8 @@ renamed as (
         image__versions__medium::text as image_medium,
         image__versions__small::text as image_small,
         image__versions__micro::text as image_micro,
-        url::text as url
+        url::text as url,
+        _dlt_load_id::numeric as load_id
 
     from source
 

@@ -1,0 +1,40 @@
+{#-
+    The reference full listing: the one this run just loaded (the sync passes its load id), else
+    the last full listing of a succeeded sync, from the run ledger.
+-#}
+{%- set full_load_id = var('full_load_id', none) -%}
+
+with
+
+users as (
+
+    select * from {{ ref('stg_ft42__users') }}
+
+),
+
+reference_listing as (
+
+    {% if full_load_id %}
+    select {{ full_load_id }}::numeric as load_id
+    {% else %}
+    select max(load_id::numeric) as load_id
+    from {{ source('ft42_sync', 'sync_runs') }}
+    where mode = 'full' and status = 'succeeded'
+    {% endif %}
+
+),
+
+current_students as (
+
+    select users.*
+    from users
+    cross join reference_listing
+    -- Seen by the reference listing or changed since it: users it left out have gone.
+    where users.load_id >= reference_listing.load_id
+        -- Changed since as a non-student or alumnus: gone on positive evidence.
+        and users.kind = 'student'
+        and not users.alumni_p
+
+)
+
+select * from current_students
