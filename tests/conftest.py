@@ -115,6 +115,7 @@ def project(pg_server, emulator, tmp_path):
         "USERS_SCHEMA": "public", "RAW_SCHEMA": "ft42_raw",
         # Keep each test's dlt state and run log apart from the checkout's and each other's.
         "DLT_DATA_DIR": str(tmp_path / "dlt"), "SYNC_LOG_FILE": str(tmp_path / "update_users.log"),
+        "EXPORT_DIR": str(tmp_path / "exports"),
     }
     yield Project(pg_server, database, emulator, tmp_path, env)
     pg_server.admin(f'drop database "{database}" with (force)')

@@ -18,6 +18,7 @@ def test_demo_syncs_into_the_embedded_postgres_and_says_how_to_query(tmp_path):
         "DEMO_STUDENTS": "321", "EMBEDDED_DB_DIR": str(data_dir), "EMBEDDED_DB_PORT": str(port),
         "DB_HOST": "db.example.invalid",  # as if .env pointed at production: the demo must not use it
         "DLT_DATA_DIR": str(tmp_path / "dlt"), "SYNC_LOG_FILE": str(tmp_path / "update_users.log"),
+        "EXPORT_DIR": str(tmp_path / "exports"),
     }
     try:
         result = subprocess.run(["make", "-s", "demo"], cwd=ROOT, env=env, capture_output=True, text=True,

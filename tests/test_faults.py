@@ -82,7 +82,7 @@ def test_recoverable_faults_end_with_the_exact_data(project, inject):
     make_truth_move(project)
     inject(project.emulator)
 
-    synced(project)
+    synced(project, FULL="1")  # a full listing: the longest read, where faults bite hardest
     assert users_table(project) == api_truth(project)
 
 
@@ -163,7 +163,7 @@ def test_unrecoverable_faults_change_nothing_and_say_why(project, inject, env, r
     make_truth_move(project)
     inject(project.emulator)
 
-    result = project.sync(**FAST_RETRIES, **env)
+    result = project.sync(**FAST_RETRIES, FULL="1", **env)
     assert result.returncode != 0
     assert reason in failure_line(result)
     assert "Traceback" not in result.stderr
@@ -224,5 +224,5 @@ def test_a_sync_killed_midway_leaves_users_intact_and_the_next_one_completes(pro
         "and pid <> pg_backend_pid()")[0][0] == 0)
 
     assert table_bytes(project) == before
-    synced(project)
+    synced(project, FULL="1")
     assert users_table(project) == api_truth(project)

@@ -128,7 +128,7 @@ def test_users_who_leave_the_listing_leave_the_table(project):
     emulator.remove_user(deleted)
     (newcomer,) = emulator.add_students(1)
 
-    assert_synced(project.sync())
+    assert_synced(project.sync(FULL="1"))  # a full listing: the only evidence of a deletion
     table = users_table(project)
     assert alumnized not in table and deleted not in table and newcomer in table
     assert table == api_truth(project)
