@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Optional
 
 import dlt
@@ -16,7 +17,7 @@ from .ft42 import Ft42Api, connect_api, ft42_source
 from .ledger import LastRuns, Ledger, RunCounts
 from .legacy_files import write_fetch_metadata
 from .run_log import RunLog
-from .settings import DBT_PROJECT_DIR, DbSettings, Settings, SyncSettings
+from .settings import DATA_DIR, DBT_PROJECT_DIR, DbSettings, Settings, SyncSettings
 
 
 class SyncFailed(Exception):
@@ -77,12 +78,19 @@ def fetch_and_load(settings: Settings, db: DbSettings, api: Ft42Api, plan: RunPl
     counts.load_id = load_info.loads_ids[-1] if load_info.loads_ids else None
 
 
+def dbt_target_path(db: DbSettings) -> Path:
+    """dbt's build output, one folder per warehouse: its partial-parse cache is only valid for
+    one profile, and two checkouts' syncs into different databases must not share it."""
+    return DATA_DIR / "dbt" / f"{db.host}-{db.port}-{db.name}"
+
+
 def run_dbt(db: DbSettings, args: list[str], extra_env: Optional[dict[str, str]] = None):
     from dbt.cli.main import dbtRunner
 
     os.environ.update(warehouse.dbt_environment(db), **(extra_env or {}))
     return dbtRunner().invoke([
         *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(dbt_target_path(db)),
     ])
 
 
@@ -97,10 +105,9 @@ def _dbt_failure(result) -> str:
 
 def build_users(db: DbSettings, settings: Settings, plan: RunPlan, counts: RunCounts, log: RunLog) -> None:
     before = users_changes.read_state(db)
-    args = ["build"]
-    if plan.mode == "full" and counts.load_id:
-        args += ["--vars", f"{{full_load_id: '{counts.load_id}'}}"]
-    result = run_dbt(db, args, {"MAX_REMOVED_SHARE": str(settings.sync.max_removed_share)})
+    full_load_id = counts.load_id if plan.mode == "full" else ""
+    result = run_dbt(db, ["build"], {"MAX_REMOVED_SHARE": str(settings.sync.max_removed_share),
+                                     "FT42_FULL_LOAD_ID": full_load_id or ""})
     if not result.success:
         raise SyncFailed(_dbt_failure(result))
     changes = users_changes.changes_since(db, before)

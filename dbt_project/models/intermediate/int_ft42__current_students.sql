@@ -1,8 +1,9 @@
 {#-
-    The reference full listing: the one this run just loaded (the sync passes its load id), else
-    the last full listing of a succeeded sync, from the run ledger.
+    The reference full listing: the one this run just loaded (the sync passes its load id in
+    FT42_FULL_LOAD_ID), else the last full listing of a succeeded sync, from the run ledger.
+    An env var rather than a dbt var: a changed var forces dbt to re-parse the whole project.
 -#}
-{%- set full_load_id = var('full_load_id', none) -%}
+{%- set full_load_id = env_var('FT42_FULL_LOAD_ID', '') -%}
 
 with
 
