@@ -6,10 +6,11 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help sync demo test dbt dbt-test psql db-stop clean
+.PHONY: help sync demo test dbt dbt-test psql db-stop clean cron-install cron-remove cron-show status export
+EVERY ?= 6
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(INSTALLED): requirements.txt requirements-dev.txt scripts/bootstrap.sh
 	@PYTHON=$(PYTHON) scripts/bootstrap.sh
@@ -32,8 +33,23 @@ dbt-test: $(INSTALLED) ## Run the dbt data tests on the configured warehouse
 psql: $(INSTALLED) ## Open psql on the configured (or embedded) database
 	@$(PY) -m pipelines.ft42_pipeline psql
 
+status: $(INSTALLED) ## Show the database, user count, last runs, freshness and the end of the run log
+	@$(PY) -m pipelines.status
+
+export: $(INSTALLED) ## Write exports/08_users/all.json from the users table (OUT=path to change)
+	@$(PY) -m pipelines.export_users $(OUT)
+
+cron-install: $(INSTALLED) ## Install the crontab line running make sync every EVERY hours (default 6)
+	@$(PY) -m pipelines.cron install $(EVERY)
+
+cron-remove: $(INSTALLED) ## Remove this checkout's crontab line
+	@$(PY) -m pipelines.cron remove
+
+cron-show: $(INSTALLED) ## Show this checkout's crontab line
+	@$(PY) -m pipelines.cron show
+
 db-stop: $(INSTALLED) ## Stop the embedded PostgreSQL
 	@$(PY) -m pipelines.ft42_pipeline db-stop
 
 clean: ## Remove the venv, dbt build output and dlt working state (keeps the embedded data)
-	rm -rf $(VENV) dbt_project/target dbt_project/logs .data/dlt
+	rm -rf $(VENV) dbt_project/target dbt_project/logs .data/dlt .data/dbt

@@ -1,0 +1,101 @@
+"""Export the `users` table as one JSON array, the old system's `exports/08_users/all.json`.
+
+    python -m pipelines.export_users [PATH]   # default: $EXPORT_DIR/all.json
+
+One object per user, ordered by id, with the table's columns; timestamps as the API writes them
+(`2023-09-04T08:12:33.123Z`), booleans as JSON booleans. Rows are streamed from a server-side
+cursor so memory stays flat for any number of users, and the file is written beside its target
+and renamed over it, so readers see the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+import psycopg2
+from psycopg2 import sql
+
+from . import warehouse
+from .settings import ConfigError, DbSettings, load_settings
+
+BATCH_ROWS = 5000  # rows per round trip of the server-side cursor
+
+
+def json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        # Milliseconds, UTC, `Z`: the API's own format, so old readers of all.json parse it as before.
+        utc = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return utc.isoformat(timespec="milliseconds") + "Z"
+    return value  # psycopg2 already gives bool, int, str or None for every other column
+
+
+def users_table_exists(conn, schema: str) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("select to_regclass(%s) is not null", (sql.Identifier(schema, "users").as_string(conn),))
+        return cur.fetchone()[0]
+
+
+def export(db: DbSettings, target: Path) -> int:
+    """Write every user to target atomically; return how many."""
+    conn = warehouse.connect(db)
+    tmp: Optional[Path] = None
+    try:
+        conn.set_session(readonly=True)
+        if not users_table_exists(conn, db.users_schema):
+            raise ConfigError(f'no table "{db.users_schema}".users in database {db.name!r}: run `make sync` first')
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # same directory: rename stays atomic
+        # One statement reads one snapshot, and a sync writes `users` in one transaction: the
+        # export never mixes two runs.
+        with conn.cursor(name="export_users") as cur, tmp.open("w", encoding="utf-8") as out:
+            cur.itersize = BATCH_ROWS
+            cur.execute(sql.SQL("select * from {} order by id").format(sql.Identifier(db.users_schema, "users")))
+            count = 0
+            for row in cur:
+                if count == 0:
+                    names = [column.name for column in cur.description]  # known once the first batch arrived
+                out.write("[\n" if count == 0 else ",\n")
+                record = {name: json_value(value) for name, value in zip(names, row)}
+                out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+                count += 1
+            out.write("\n]\n" if count else "[]\n")
+            out.flush()
+            os.fsync(out.fileno())  # the data is on disk before the rename makes it visible
+        os.replace(tmp, target)
+        tmp = None
+        return count
+    finally:
+        conn.close()
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)  # a failed export leaves no stray temp file
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) > 1 or argv[:1] in (["-h"], ["--help"]):
+        print("usage: python -m pipelines.export_users [PATH]", file=sys.stderr)
+        return 2
+    try:
+        settings = load_settings()
+        target = Path(argv[0]) if argv else settings.sync.export_dir / "all.json"
+        count = export(warehouse.resolve(settings.db), target)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"error: cannot write the export: {error}", file=sys.stderr)
+        return 1
+    except psycopg2.Error as error:  # e.g. the server went away mid-export; the old file stays
+        print(f"error: reading users failed: {str(error).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
+    print(f"Exported {count} users to {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

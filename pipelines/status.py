@@ -1,0 +1,122 @@
+"""A short health report of the sync: where, how many users, the last runs, how fresh, the log.
+
+    python -m pipelines.status
+
+Freshness is the age of the last succeeded run: `warn` past FRESHNESS_WARN_HOURS (12), `STALE`
+past FRESHNESS_ERROR_HOURS (36). It only reads, so it is safe while a sync runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql
+
+from . import warehouse
+from .settings import LOG_FILE, ConfigError, _float, load_settings, read_environment
+
+RUNS_SHOWN = 5
+LOG_LINES_SHOWN = 3
+
+
+def span(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+
+
+def table(header: list[str], rows: list[list[str]], numeric: set[int]) -> list[str]:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return ["  " + "  ".join(cell.rjust(w) if i in numeric else cell.ljust(w)
+                             for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+            for row in [header, *rows]]
+
+
+def log_tail(path: Path, count: int) -> list[str]:
+    """The last lines without reading a log that grows for years: only its last 16 kB."""
+    try:
+        with path.open("rb") as log_file:
+            log_file.seek(max(0, path.stat().st_size - 16384))
+            return log_file.read().decode("utf-8", "replace").splitlines()[-count:]
+    except FileNotFoundError:
+        return []
+
+
+def exists(cur, schema: str, name: str) -> bool:
+    cur.execute("select to_regclass(%s) is not null", (sql.Identifier(schema, name).as_string(cur),))
+    return cur.fetchone()[0]
+
+
+def report(cur, schema: str, warn_hours: float, error_hours: float) -> list[str]:
+    lines = []
+    if exists(cur, schema, "users"):
+        cur.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(schema, "users")))
+        lines.append(f"users      {cur.fetchone()[0]} rows")
+    else:
+        lines.append("users      no users table")
+    if not exists(cur, schema, "sync_runs"):
+        return lines + ["sync runs  no sync has run yet"]
+    runs = sql.Identifier(schema, "sync_runs")
+    # Ages come from the server's clock, the one that stamped the runs.
+    cur.execute(sql.SQL("select to_char(started_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI'), mode, status, "
+                        "extract(epoch from finished_at - started_at), api_requests, rows_fetched, inserted, "
+                        "updated, unchanged, removed, error from {} order by run_id desc limit %s").format(runs),
+                (RUNS_SHOWN,))
+    rows = [[row[0], row[1], row[2], "-" if row[3] is None else span(row[3])]
+            + ["-" if n is None else str(n) for n in row[4:10]]
+            + [" ".join((row[10] or "").split())[:60]] for row in cur.fetchall()]
+    if not rows:
+        return lines + ["sync runs  no sync has run yet"]
+    cur.execute(sql.SQL("select extract(epoch from now() - coalesce(finished_at, started_at)), "
+                        "to_char(coalesce(finished_at, started_at) at time zone 'UTC', 'YYYY-MM-DD HH24:MI') "
+                        "from {} where status = 'succeeded' order by run_id desc limit 1").format(runs))
+    last = cur.fetchone()
+    if last is None:
+        lines.append("freshness  no succeeded run yet: STALE")
+    else:
+        hours = last[0] / 3600
+        level = "STALE" if hours > error_hours else "warn" if hours > warn_hours else "ok"
+        lines.append(f"freshness  last succeeded run finished {span(last[0])} ago ({last[1]} UTC): {level}")
+    header = ["started (UTC)", "mode", "status", "duration", "requests", "fetched",
+              "ins", "upd", "unch", "rem", "error"]
+    return lines + [f"last {len(rows)} runs"] + table(header, rows, numeric=set(range(3, 10)))
+
+
+def main() -> int:
+    try:
+        env = read_environment()
+        warn_hours = _float(env, "FRESHNESS_WARN_HOURS", 12)
+        error_hours = _float(env, "FRESHNESS_ERROR_HOURS", 36)
+        db = warehouse.resolve(load_settings(env).db)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"database   {db.host}:{db.port}/{db.name} (schema {db.users_schema})")
+    conn = warehouse.connect(db)
+    try:
+        conn.set_session(readonly=True)
+        with conn.cursor() as cur:
+            print("\n".join(report(cur, db.users_schema, warn_hours, error_hours)))
+    except psycopg2.Error as error:
+        print(f"error: reading the ledger failed: {str(error).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
+    finally:
+        conn.close()
+    log_path = Path(os.environ.get("SYNC_LOG_FILE") or LOG_FILE)  # the same override the sync honours
+    tail = log_tail(log_path, LOG_LINES_SHOWN)
+    print(f"run log    {log_path}" + ("" if tail else " (empty)"))
+    for line in tail:
+        print(f"  {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
