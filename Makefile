@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help sync demo test dbt dbt-test psql db-stop clean cron-install cron-remove cron-show status export
+.PHONY: help sync demo test dbt dbt-test docs docs-serve psql db-stop clean cron-install cron-remove cron-show status export
 EVERY ?= 6
 
 help: ## List the targets
@@ -29,6 +29,12 @@ dbt: $(INSTALLED) ## Run a dbt command on the configured warehouse: make dbt ARG
 
 dbt-test: $(INSTALLED) ## Run the dbt data tests on the configured warehouse
 	@$(PY) -m pipelines.ft42_pipeline dbt test
+
+docs: $(INSTALLED) ## Generate the dbt docs site, also as one static HTML file
+	@$(PY) -m pipelines.ft42_pipeline docs
+
+docs-serve: docs ## Serve the dbt docs on http://127.0.0.1:8080 (PORT=... to change)
+	@$(PY) -m pipelines.ft42_pipeline docs-serve $(PORT)
 
 psql: $(INSTALLED) ## Open psql on the configured (or embedded) database
 	@$(PY) -m pipelines.ft42_pipeline psql

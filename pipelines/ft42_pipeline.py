@@ -2,6 +2,8 @@
 
     python -m pipelines.ft42_pipeline            # the sync (what `make sync` runs)
     python -m pipelines.ft42_pipeline dbt test   # any dbt command against the configured warehouse
+    python -m pipelines.ft42_pipeline docs       # dbt docs (site and one static HTML file)
+    python -m pipelines.ft42_pipeline docs-serve [PORT]
     python -m pipelines.ft42_pipeline psql       # psql on the configured (or embedded) database
     python -m pipelines.ft42_pipeline db-stop    # stop the embedded PostgreSQL
 
@@ -25,7 +27,7 @@ os.environ.setdefault("DLT_DATA_DIR", str(DATA_DIR / "dlt"))
 from . import warehouse  # noqa: E402
 from .run_log import RunLog  # noqa: E402
 from .settings import load_settings, require_api_credentials  # noqa: E402
-from .sync import SyncFailed, run_dbt, sync  # noqa: E402
+from .sync import SyncFailed, dbt_target_path, run_dbt, sync  # noqa: E402
 
 EXIT_FAILED = 1
 EXIT_ALREADY_RUNNING = 75  # EX_TEMPFAIL: cron may simply try again next time
@@ -44,12 +46,22 @@ def run_tool(command: str, args: list[str]) -> int:
         return 2
     if command == "dbt":
         return 0 if run_dbt(db, args).success else 1
+    if command == "docs":
+        if not run_dbt(db, ["docs", "generate", "--static"]).success:
+            return 1
+        site = dbt_target_path(db)
+        print(f"dbt docs: {site / 'index.html'} (serve with `make docs-serve`)\n"
+              f"one self-contained file: {site / 'static_index.html'}")
+        return 0
+    if command == "docs-serve":
+        port = args[0] if args else "8080"
+        return 0 if run_dbt(db, ["docs", "serve", "--host", "127.0.0.1", "--port", port, "--no-browser"]).success else 1
     if command == "psql":
         os.environ.update(PGHOST=db.host, PGPORT=str(db.port), PGDATABASE=db.name, PGUSER=db.user,
                           PGPASSWORD=db.password)
         psql = warehouse.pg_binary("psql")
         os.execv(psql, [psql, *args])
-    print(f"unknown command {command!r}: use sync, dbt, psql or db-stop", file=sys.stderr)
+    print(f"unknown command {command!r}: use sync, dbt, docs, docs-serve, psql or db-stop", file=sys.stderr)
     return 2
 
 

@@ -9,6 +9,7 @@ database on it.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -92,6 +93,11 @@ class Project:
             conn.close()
 
     @property
+    def dbt_target(self) -> Path:
+        """Where dbt writes for this database (pipelines.sync.dbt_target_path)."""
+        return ROOT / ".data" / "dbt" / f"{self.server.host}-{self.server.port}-{self.database}"
+
+    @property
     def log_text(self) -> str:
         log = self.workdir / "update_users.log"
         return log.read_text() if log.exists() else ""
@@ -117,5 +123,7 @@ def project(pg_server, emulator, tmp_path):
         "DLT_DATA_DIR": str(tmp_path / "dlt"), "SYNC_LOG_FILE": str(tmp_path / "update_users.log"),
         "EXPORT_DIR": str(tmp_path / "exports"),
     }
-    yield Project(pg_server, database, emulator, tmp_path, env)
+    project = Project(pg_server, database, emulator, tmp_path, env)
+    yield project
     pg_server.admin(f'drop database "{database}" with (force)')
+    shutil.rmtree(project.dbt_target, ignore_errors=True)
