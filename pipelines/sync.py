@@ -15,6 +15,7 @@ from . import users_changes, warehouse
 from .failures import describe_failure
 from .ft42 import Ft42Api, connect_api, ft42_source
 from .ledger import LastRuns, Ledger, RunCounts
+from .progress import FetchProgress, interactive
 from .legacy_files import write_fetch_metadata
 from .run_log import RunLog
 from .settings import DATA_DIR, DBT_PROJECT_DIR, DbSettings, Settings, SyncSettings
@@ -60,22 +61,28 @@ def fetch_and_load(settings: Settings, db: DbSettings, api: Ft42Api, plan: RunPl
         }),
         dataset_name=db.raw_schema,
     )
+    progress = FetchProgress() if interactive() else None
     try:
         if pipeline.has_pending_data:
             # A run killed after its fetch left a complete package; dlt's run() would load only
             # that and stop, so finish it first, then fetch afresh.
             log("Loading the complete fetch an interrupted run left behind")
             pipeline.run()
-        load_info = pipeline.run(ft42_source(api, settings.api.cursus_id, plan.updated_between))
+        load_info = pipeline.run(ft42_source(api, settings.api.cursus_id, plan.updated_between, progress))
     except PipelineStepFailed as failure:
         raise SyncFailed(describe_failure(failure, settings.api.root)) from None
     finally:
+        if progress:
+            progress.close()
         counts.api_requests = api.adapter.requests_sent
         if api.auth.used_next_secret:
             log("Warning: CLIENT_SECRET was rejected and CLIENT_SECRET_NEXT worked: "
                 "move CLIENT_SECRET_NEXT into CLIENT_SECRET in .env before the old one is needed again")
     counts.rows_fetched = pipeline.last_trace.last_normalize_info.row_counts.get("users", 0)
     counts.load_id = load_info.loads_ids[-1] if load_info.loads_ids else None
+    timings = ", ".join(f"{step.step} {(step.finished_at - step.started_at).total_seconds():.1f} s"
+                        for step in pipeline.last_trace.steps if step.step in ("extract", "normalize", "load"))
+    log(f"Staged {counts.rows_fetched} users ({counts.api_requests} requests; {timings})")
 
 
 def dbt_target_path(db: DbSettings) -> Path:
@@ -106,8 +113,10 @@ def _dbt_failure(result) -> str:
 def build_users(db: DbSettings, settings: Settings, plan: RunPlan, counts: RunCounts, log: RunLog) -> None:
     before = users_changes.read_state(db)
     full_load_id = counts.load_id if plan.mode == "full" else ""
-    result = run_dbt(db, ["build"], {"MAX_REMOVED_SHARE": str(settings.sync.max_removed_share),
-                                     "FT42_FULL_LOAD_ID": full_load_id or ""})
+    # On a terminal dbt's own lines show each model and test as it runs; under cron, one line.
+    quiet = [] if interactive() else ["--quiet"]
+    result = run_dbt(db, [*quiet, "build"], {"MAX_REMOVED_SHARE": str(settings.sync.max_removed_share),
+                                             "FT42_FULL_LOAD_ID": full_load_id or ""})
     if not result.success:
         raise SyncFailed(_dbt_failure(result))
     changes = users_changes.changes_since(db, before)
@@ -131,7 +140,6 @@ def sync(settings: Settings, log: RunLog) -> None:
                           settings.api.client_secret_next)
         try:
             fetch_and_load(settings, db, api, plan, log, counts)
-            log(f"Staged {counts.rows_fetched} users")
             build_users(db, settings, plan, counts, log)
         except SyncFailed as failure:
             ledger.finish(run_id, counts, error=str(failure))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional
+from typing import Callable, Optional
 
 from dlt.sources import DltSource
 from dlt.sources.rest_api import RESTAPIConfig, rest_api_source
@@ -56,9 +56,11 @@ def listing_params(updated_between: Optional[tuple[datetime, datetime]]) -> dict
 
 
 def ft42_source(api: Ft42Api, cursus_id: int = 21,
-                updated_between: Optional[tuple[datetime, datetime]] = None) -> DltSource:
+                updated_between: Optional[tuple[datetime, datetime]] = None,
+                on_page: Optional[Callable[[int, int], None]] = None) -> DltSource:
     """Users of `cursus_id`, one record per user keyed on `id`: the current students, or (with
-    `updated_between`) every user changed in that window."""
+    `updated_between`) every user changed in that window. `on_page(fetched, total)` follows
+    the fetch."""
     config: RESTAPIConfig = {
         "client": {
             "base_url": f"{api.root}/v2/",
@@ -72,7 +74,7 @@ def ft42_source(api: Ft42Api, cursus_id: int = 21,
                 "endpoint": {
                     "path": f"cursus/{cursus_id}/users",
                     "params": {**listing_params(updated_between), "per_page": PAGE_SIZE, "sort": "id"},
-                    "paginator": IdKeysetPaginator(PAGE_SIZE),
+                    "paginator": IdKeysetPaginator(PAGE_SIZE, on_page),
                 },
                 "primary_key": "id",
                 "write_disposition": "merge",

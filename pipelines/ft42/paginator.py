@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, timezone
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
@@ -23,11 +23,13 @@ class RateBudgetExceeded(Exception):
 
 
 class IdKeysetPaginator(BasePaginator):
-    def __init__(self, page_size: int) -> None:
+    def __init__(self, page_size: int, on_page: Optional[Callable[[int, int], None]] = None) -> None:
         super().__init__()
         self.page_size = page_size
         self.after_id = 0
         self.total: Optional[int] = None  # X-Total of the first page: the size of the whole set
+        self.fetched = 0
+        self.on_page = on_page  # called with (users fetched so far, users in the set)
 
     def init_request(self, request: Request) -> None:
         self._ask_after(request, self.after_id)
@@ -39,7 +41,10 @@ class IdKeysetPaginator(BasePaginator):
             self._check_hourly_budget(response)
         if data:
             self.after_id = max(user["id"] for user in data)
+        self.fetched += len(data)
         self._has_next_page = len(data) >= self.page_size
+        if self.on_page:
+            self.on_page(self.fetched, self.total)
 
     def update_request(self, request: Request) -> None:
         self._ask_after(request, self.after_id)
