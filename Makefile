@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help sync demo test dbt dbt-test docs docs-serve psql db-stop clean cron-install cron-remove cron-show status export
+.PHONY: help sync demo test dbt dbt-test docs docs-serve lint psql db-stop clean cron-install cron-remove cron-show status export
 EVERY ?= 6
 
 help: ## List the targets
@@ -35,6 +35,9 @@ docs: $(INSTALLED) ## Generate the dbt docs site, also as one static HTML file
 
 docs-serve: docs ## Serve the dbt docs on http://127.0.0.1:8080 (PORT=... to change)
 	@$(PY) -m pipelines.ft42_pipeline docs-serve $(PORT)
+
+lint: $(INSTALLED) ## Lint the Python (ruff) and the SQL (sqlfluff with the dbt templater)
+	@$(PY) -m pipelines.ft42_pipeline lint
 
 psql: $(INSTALLED) ## Open psql on the configured (or embedded) database
 	@$(PY) -m pipelines.ft42_pipeline psql

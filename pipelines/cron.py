@@ -16,7 +16,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 from .settings import PROJECT_ROOT
 

@@ -15,7 +15,7 @@ import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import psycopg2
 from psycopg2 import sql
@@ -43,7 +43,7 @@ def users_table_exists(conn, schema: str) -> bool:
 def export(db: DbSettings, target: Path) -> int:
     """Write every user to target atomically; return how many."""
     conn = warehouse.connect(db)
-    tmp: Optional[Path] = None
+    tmp: Path | None = None
     try:
         conn.set_session(readonly=True)
         if not users_table_exists(conn, db.users_schema):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -49,4 +49,5 @@ def describe_failure(failure: PipelineStepFailed, api_root: str) -> str:
             return (f"{step} failed: {request}got no answer from {api_root} ({type(error).__name__}) "
                     "after retrying; check API_ROOT and the network; users was not changed")
     root = list(_chain(failure))[-1]
-    return f"{step} failed: {type(root).__name__}: {str(root).splitlines()[0] if str(root) else ''}; users was not changed"
+    first_line = str(root).splitlines()[0] if str(root) else ""
+    return f"{step} failed: {type(root).__name__}: {first_line}; users was not changed"

@@ -4,6 +4,7 @@
     python -m pipelines.ft42_pipeline dbt test   # any dbt command against the configured warehouse
     python -m pipelines.ft42_pipeline docs       # dbt docs (site and one static HTML file)
     python -m pipelines.ft42_pipeline docs-serve [PORT]
+    python -m pipelines.ft42_pipeline lint       # ruff on the Python, sqlfluff (dbt templater) on the SQL
     python -m pipelines.ft42_pipeline psql       # psql on the configured (or embedded) database
     python -m pipelines.ft42_pipeline db-stop    # stop the embedded PostgreSQL
 
@@ -14,6 +15,7 @@ something failed (users unchanged); 75 when another sync holds the database.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -56,12 +58,18 @@ def run_tool(command: str, args: list[str]) -> int:
     if command == "docs-serve":
         port = args[0] if args else "8080"
         return 0 if run_dbt(db, ["docs", "serve", "--host", "127.0.0.1", "--port", port, "--no-browser"]).success else 1
+    if command == "lint":
+        # sqlfluff's dbt templater compiles the models, which needs the warehouse's settings.
+        os.environ.update(warehouse.dbt_environment(db))
+        ruff = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=PROJECT_ROOT).returncode
+        sql = subprocess.run([sys.executable, "-m", "sqlfluff", "lint", "dbt_project"], cwd=PROJECT_ROOT).returncode
+        return 1 if ruff or sql else 0
     if command == "psql":
         os.environ.update(PGHOST=db.host, PGPORT=str(db.port), PGDATABASE=db.name, PGUSER=db.user,
                           PGPASSWORD=db.password)
         psql = warehouse.pg_binary("psql")
         os.execv(psql, [psql, *args])
-    print(f"unknown command {command!r}: use sync, dbt, docs, docs-serve, psql or db-stop", file=sys.stderr)
+    print(f"unknown command {command!r}: use sync, dbt, docs, docs-serve, lint, psql or db-stop", file=sys.stderr)
     return 2
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
 
 from .settings import DbSettings
 
@@ -33,19 +32,19 @@ COLUMNS = """
 
 @dataclass(frozen=True)
 class LastRuns:
-    cursor: Optional[datetime]  # where the next incremental window starts
-    last_full_at: Optional[datetime]  # when the last succeeded full listing started
+    cursor: datetime | None  # where the next incremental window starts
+    last_full_at: datetime | None  # when the last succeeded full listing started
 
 
 @dataclass
 class RunCounts:
-    api_requests: Optional[int] = None
-    rows_fetched: Optional[int] = None
-    inserted: Optional[int] = None
-    updated: Optional[int] = None
-    unchanged: Optional[int] = None
-    removed: Optional[int] = None
-    load_id: Optional[str] = None
+    api_requests: int | None = None
+    rows_fetched: int | None = None
+    inserted: int | None = None
+    updated: int | None = None
+    unchanged: int | None = None
+    removed: int | None = None
+    load_id: str | None = None
 
 
 class Ledger:
@@ -67,14 +66,14 @@ class Ledger:
                         f"from {self.table} where status = 'succeeded'")
             return LastRuns(*cur.fetchone())
 
-    def start(self, mode: str, cursor_before: Optional[datetime]) -> int:
+    def start(self, mode: str, cursor_before: datetime | None) -> int:
         with self.conn.cursor() as cur:
             cur.execute(f"insert into {self.table} (mode, cursor_before) values (%s, %s) returning run_id",
                         (mode, cursor_before))
             return cur.fetchone()[0]
 
-    def finish(self, run_id: int, counts: RunCounts, *, cursor_after: Optional[datetime] = None,
-               error: Optional[str] = None) -> None:
+    def finish(self, run_id: int, counts: RunCounts, *, cursor_after: datetime | None = None,
+               error: str | None = None) -> None:
         with self.conn.cursor() as cur:
             cur.execute(
                 f"update {self.table} set finished_at = now(), status = %s, cursor_after = %s, error = %s, "

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
 
 
 def write_fetch_metadata(export_dir: Path, finished: datetime, *, mode: str, requests: int, items: int,
-                         total: int, since: Optional[datetime], until: datetime, downloaded_bytes: int) -> None:
+                         total: int, since: datetime | None, until: datetime, downloaded_bytes: int) -> None:
     """`.last_fetch_epoch` (epoch seconds) and `.last_fetch_stats` (key=value), as the old fetch did."""
     export_dir.mkdir(parents=True, exist_ok=True)
     epoch = int(finished.timestamp())

@@ -17,7 +17,7 @@ class FetchProgress:
         self.started = time.monotonic()
         self.shown = False
 
-    def __deepcopy__(self, memo: dict) -> "FetchProgress":
+    def __deepcopy__(self, memo: dict) -> FetchProgress:
         return self  # dlt copies its paginator per request chain; there is only one screen line
 
     def __call__(self, fetched: int, total: int) -> None:

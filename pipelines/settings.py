@@ -6,9 +6,9 @@ Variables already set in the environment win over `.env`: cron and CI set them t
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional
 
 from dotenv import dotenv_values
 
@@ -30,7 +30,7 @@ class ApiSettings:
     root: str
     client_id: str
     client_secret: str
-    client_secret_next: Optional[str]
+    client_secret_next: str | None
     cursus_id: int
 
 
@@ -38,7 +38,7 @@ class ApiSettings:
 class DbSettings:
     """Where the warehouse is. `host=None` means: start the embedded PostgreSQL."""
 
-    host: Optional[str]
+    host: str | None
     port: int
     name: str
     user: str
@@ -89,7 +89,7 @@ def _float(env: Mapping[str, str], key: str, default: float) -> float:
         raise ConfigError(f"{key} must be a number, got {raw!r}") from None
 
 
-def load_settings(env: Optional[Mapping[str, str]] = None) -> Settings:
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = read_environment() if env is None else env
     api = ApiSettings(
         root=(env.get("API_ROOT") or DEFAULT_API_ROOT).rstrip("/"),

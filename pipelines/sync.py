@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Optional
 
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -15,8 +14,8 @@ from . import users_changes, warehouse
 from .failures import describe_failure
 from .ft42 import Ft42Api, connect_api, ft42_source
 from .ledger import LastRuns, Ledger, RunCounts
-from .progress import FetchProgress, interactive
 from .legacy_files import write_fetch_metadata
+from .progress import FetchProgress, interactive
 from .run_log import RunLog
 from .settings import DATA_DIR, DBT_PROJECT_DIR, DbSettings, Settings, SyncSettings
 
@@ -29,11 +28,11 @@ class SyncFailed(Exception):
 class RunPlan:
     mode: str  # "full" or "incremental"
     started_at: datetime
-    cursor_before: Optional[datetime]
+    cursor_before: datetime | None
     reason: str
 
     @property
-    def updated_between(self) -> Optional[tuple[datetime, datetime]]:
+    def updated_between(self) -> tuple[datetime, datetime] | None:
         return None if self.mode == "full" else (self.cursor_before, self.started_at)
 
 
@@ -91,7 +90,7 @@ def dbt_target_path(db: DbSettings) -> Path:
     return DATA_DIR / "dbt" / f"{db.host}-{db.port}-{db.name}"
 
 
-def run_dbt(db: DbSettings, args: list[str], extra_env: Optional[dict[str, str]] = None):
+def run_dbt(db: DbSettings, args: list[str], extra_env: dict[str, str] | None = None):
     from dbt.cli.main import dbtRunner
 
     os.environ.update(warehouse.dbt_environment(db), **(extra_env or {}))

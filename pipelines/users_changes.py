@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
 
 from . import warehouse
 from .settings import DbSettings
@@ -17,7 +16,7 @@ from .settings import DbSettings
 @dataclass(frozen=True)
 class UsersState:
     ids: frozenset[int]
-    last_ingested_at: Optional[datetime]  # None for an empty or missing table
+    last_ingested_at: datetime | None  # None for an empty or missing table
 
 
 @dataclass(frozen=True)

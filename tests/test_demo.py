@@ -6,8 +6,8 @@ import os
 import subprocess
 
 import psycopg2
-
 from conftest import ROOT, free_port
+
 from pipelines import warehouse
 
 

@@ -51,3 +51,10 @@ def test_source_freshness_passes_after_a_sync_and_errors_when_raw_data_is_old(pr
     stale = make(project, "dbt", "ARGS=source freshness")
     assert stale.returncode != 0
     assert "ERROR STALE" in stale.stdout
+
+
+def test_lint_passes_on_the_whole_project(project):
+    assert_synced(project.sync())  # sqlfluff's dbt templater compiles the models against it
+    result = make(project, "lint")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "All checks passed!" in result.stdout and "All Finished" in result.stdout

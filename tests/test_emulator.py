@@ -39,7 +39,7 @@ class Client:
                 "client_secret": self.emu.client_secret, **overrides}
         return self.http.post(self.emu.url + "/oauth/token", data=data, timeout=5)
 
-    def login(self, **overrides) -> "Client":
+    def login(self, **overrides) -> Client:
         reply = self.token_reply(**overrides)
         assert reply.status_code == 200, reply.text
         self.http.headers["Authorization"] = "Bearer " + reply.json()["access_token"]

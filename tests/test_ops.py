@@ -15,8 +15,8 @@ import subprocess
 from datetime import datetime, timezone
 
 import pytest
-
 from conftest import ROOT, TRICKY_PASSWORD
+
 from pipelines import cron
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Optional
 
 from dlt.sources import DltSource
 from dlt.sources.rest_api import RESTAPIConfig, rest_api_source
@@ -30,7 +30,7 @@ class Ft42Api:
     adapter: RateLimitedAdapter
 
 
-def connect_api(root: str, client_id: str, client_secret: str, client_secret_next: Optional[str] = None) -> Ft42Api:
+def connect_api(root: str, client_id: str, client_secret: str, client_secret_next: str | None = None) -> Ft42Api:
     session, adapter = api_session()
     session.headers["User-Agent"] = USER_AGENT
     auth = Ft42OAuth(
@@ -44,7 +44,7 @@ def _api_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")  # whole seconds: what the API documents
 
 
-def listing_params(updated_between: Optional[tuple[datetime, datetime]]) -> dict[str, str]:
+def listing_params(updated_between: tuple[datetime, datetime] | None) -> dict[str, str]:
     """The full listing asks for current students only; an incremental window asks for every user
     of the cursus changed in it, because the alumni filter would hide who just became alumni."""
     if updated_between is None:
@@ -56,8 +56,8 @@ def listing_params(updated_between: Optional[tuple[datetime, datetime]]) -> dict
 
 
 def ft42_source(api: Ft42Api, cursus_id: int = 21,
-                updated_between: Optional[tuple[datetime, datetime]] = None,
-                on_page: Optional[Callable[[int, int], None]] = None) -> DltSource:
+                updated_between: tuple[datetime, datetime] | None = None,
+                on_page: Callable[[int, int], None] | None = None) -> DltSource:
     """Users of `cursus_id`, one record per user keyed on `id`: the current students, or (with
     `updated_between`) every user changed in that window. `on_page(fetched, total)` follows
     the fetch."""

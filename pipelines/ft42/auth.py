@@ -8,7 +8,7 @@ next one (CLIENT_SECRET_NEXT) takes over.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from dlt.common.configuration.specs.base_configuration import configspec
 from dlt.common.pendulum import pendulum
@@ -22,7 +22,7 @@ EXPIRY_MARGIN_SECONDS = 60
 
 @configspec
 class Ft42OAuth(OAuth2ClientCredentials):
-    client_secret_next: Optional[TSecretStrValue] = None
+    client_secret_next: TSecretStrValue | None = None
     used_next_secret: bool = False
 
     def is_token_expired(self) -> bool:

@@ -11,7 +11,6 @@ import json
 import threading
 import time
 from collections import deque
-from typing import Optional
 
 from dlt.sources.helpers.requests import Client
 from requests import Response, Session
@@ -77,7 +76,7 @@ def _retry_after(response: Response) -> float:
     return float(value) if value.replace(".", "", 1).isdigit() else 1.0
 
 
-def _unparseable_json(response: Optional[Response], exception: Optional[BaseException]) -> bool:
+def _unparseable_json(response: Response | None, exception: BaseException | None) -> bool:
     """A 200 whose JSON body is cut off is a transport fault: retry it like a 5xx."""
     if response is None or response.status_code != 200:
         return False

@@ -9,8 +9,9 @@ for the whole run is always read, and none is read twice.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Optional
+from typing import Any
 
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
@@ -23,18 +24,18 @@ class RateBudgetExceeded(Exception):
 
 
 class IdKeysetPaginator(BasePaginator):
-    def __init__(self, page_size: int, on_page: Optional[Callable[[int, int], None]] = None) -> None:
+    def __init__(self, page_size: int, on_page: Callable[[int, int], None] | None = None) -> None:
         super().__init__()
         self.page_size = page_size
         self.after_id = 0
-        self.total: Optional[int] = None  # X-Total of the first page: the size of the whole set
+        self.total: int | None = None  # X-Total of the first page: the size of the whole set
         self.fetched = 0
         self.on_page = on_page  # called with (users fetched so far, users in the set)
 
     def init_request(self, request: Request) -> None:
         self._ask_after(request, self.after_id)
 
-    def update_state(self, response: Response, data: Optional[list[Any]] = None) -> None:
+    def update_state(self, response: Response, data: list[Any] | None = None) -> None:
         data = data or []
         if self.total is None:
             self.total = int(response.headers.get("X-Total", len(data)))

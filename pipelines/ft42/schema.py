@@ -9,8 +9,9 @@ field, instead of landing in a variant column beside an empty one.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from dlt.common.schema.typing import TTableSchemaColumns
 

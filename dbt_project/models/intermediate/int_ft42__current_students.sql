@@ -15,13 +15,14 @@ users as (
 
 reference_listing as (
 
-    {% if full_load_id %}
-    select {{ full_load_id }}::numeric as load_id
-    {% else %}
-    select max(load_id::numeric) as load_id
-    from {{ source('ft42_sync', 'sync_runs') }}
-    where mode = 'full' and status = 'succeeded'
-    {% endif %}
+    select coalesce(
+        nullif('{{ full_load_id }}', '')::numeric,
+        (
+            select max(load_id::numeric)
+            from {{ source('ft42_sync', 'sync_runs') }}
+            where mode = 'full' and status = 'succeeded'
+        )
+    ) as load_id
 
 ),
 
@@ -32,9 +33,9 @@ current_students as (
     cross join reference_listing
     -- Seen by the reference listing or changed since it: users it left out have gone.
     where users.load_id >= reference_listing.load_id
-        -- Changed since as a non-student or alumnus: gone on positive evidence.
-        and users.kind = 'student'
-        and not users.alumni_p
+    -- Changed since as a non-student or alumnus: gone on positive evidence.
+    and users.kind = 'student'
+    and not users.alumni_p
 
 )
 

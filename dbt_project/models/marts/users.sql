@@ -32,8 +32,8 @@ new_or_changed as (
     {% if is_incremental() %}
     -- EXCEPT compares whole rows with nulls equal: unchanged users drop out and keep their
     -- ingested_at.
-    except
-    select {{ data_columns }} from {{ this }}
+        except
+        select {{ data_columns }} from {{ this }}
     {% endif %}
 
 )
