@@ -93,9 +93,10 @@ import socket
 import sys
 import threading
 import time
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -816,6 +817,18 @@ class Emulator:
 
     def _selection(self, cursus_id: int | None, query: ListQuery) -> list[int]:
         """Cached ordered ids for a listing. Caller holds the lock."""
+        id_ranges = [r for r in query.ranges if r[0] == "id"]
+        if id_ranges:
+            # Keyset paging asks for a new id range on every page, which would miss the cache and
+            # rescan everyone each time; like the real API's index, narrow the cached rest instead.
+            ids = self._selection(cursus_id, replace(query, ranges=tuple(r for r in query.ranges if r[0] != "id")))
+            for _, low, high in id_ranges:
+                if query.sort == (("id", False),):
+                    start = 0 if low is None else bisect_left(ids, low)
+                    ids = ids[start:len(ids) if high is None else bisect_right(ids, high)]
+                else:
+                    ids = [i for i in ids if (low is None or i >= low) and (high is None or i <= high)]
+            return ids
         key = (cursus_id, query.selection_key)
         ids = self._selection_cache.get(key)
         if ids is None:
