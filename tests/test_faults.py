@@ -78,10 +78,7 @@ COMPLETING_FAULTS = {
 
 @pytest.mark.parametrize("inject", COMPLETING_FAULTS.values(), ids=COMPLETING_FAULTS.keys())
 def test_recoverable_faults_end_with_the_exact_data(project, inject):
-    synced(project)
-    make_truth_move(project)
     inject(project.emulator)
-
     synced(project, FULL="1")  # a full listing: the longest read, where faults bite hardest
     assert users_table(project) == api_truth(project)
 

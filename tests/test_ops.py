@@ -19,6 +19,9 @@ from conftest import ROOT, TRICKY_PASSWORD
 
 from pipelines import cron
 
+# The cron tests share the user's one crontab: with pytest-xdist they must run on one worker.
+pytestmark = pytest.mark.xdist_group("crontab")
+
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 MARKER = f"# ft42-sync {ROOT}"
 
