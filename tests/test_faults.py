@@ -193,17 +193,12 @@ def _wait_until(condition, timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("blocked_table", ["ft42_raw.users", "public.users"], ids=["mid-load", "mid-dbt"])
-def test_a_sync_killed_midway_leaves_users_intact_and_the_next_one_completes(project, blocked_table):
-    synced(project)
-    before = table_bytes(project)
-    make_truth_move(project)
-
-    # Block writes (not reads) to the table the sync is about to change, so it is caught there,
-    # inside its transaction, when killed.
+def kill_sync_while_it_writes(project, table: str) -> None:
+    """Start a sync, catch it waiting to write `table` (inside its transaction), SIGKILL it."""
+    # Block writes, not reads, so the sync gets as far as its write before it waits.
     blocker = project.server.connect(project.database)
     with blocker.cursor() as cur:
-        cur.execute(f"lock table {blocked_table} in exclusive mode")
+        cur.execute(f"lock table {table} in exclusive mode")
     sync = subprocess.Popen([str(ROOT / ".venv/bin/python"), "-m", "pipelines.ft42_pipeline"], cwd=ROOT,
                             env=project.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -220,6 +215,14 @@ def test_a_sync_killed_midway_leaves_users_intact_and_the_next_one_completes(pro
         "select count(*) from pg_stat_activity where datname = current_database() "
         "and pid <> pg_backend_pid()")[0][0] == 0)
 
+
+@pytest.mark.parametrize("blocked_table", ["ft42_raw.users", "public.users"], ids=["mid-load", "mid-dbt"])
+def test_a_sync_killed_midway_leaves_users_intact_and_the_next_one_completes(project, blocked_table):
+    synced(project)
+    before = table_bytes(project)
+    make_truth_move(project)
+
+    kill_sync_while_it_writes(project, blocked_table)
     assert table_bytes(project) == before
     synced(project, FULL="1")
     assert users_table(project) == api_truth(project)

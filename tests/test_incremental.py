@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import math
-import os
-import signal
-import subprocess
 from urllib.parse import parse_qs, urlsplit
 
-from conftest import ROOT
-from test_faults import table_bytes
+from test_faults import kill_sync_while_it_writes, table_bytes
 from test_sync import api_truth, assert_synced, users_table
 
 
@@ -94,25 +90,9 @@ def test_a_killed_run_leaves_the_cursor_and_the_next_run_refetches_its_window(pr
     (last_good_window,) = {window_start(p) for p in list_requests(emulator)}
     emulator.update_user(changed[0], wallet=1)
 
-    blocker = project.server.connect(project.database)
-    with blocker.cursor() as cur:
-        cur.execute("lock table public.users in exclusive mode")  # stall the run inside dbt
-    killed = subprocess.Popen([str(ROOT / ".venv/bin/python"), "-m", "pipelines.ft42_pipeline"], cwd=ROOT,
-                              env=project.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     emulator.reset_log()
-    try:
-        from test_faults import _wait_until
-        _wait_until(lambda: project.query(
-            "select count(*) from pg_stat_activity where wait_event_type = 'Lock'")[0][0] > 0)
-        os.kill(killed.pid, signal.SIGKILL)
-        killed.wait()
-    finally:
-        blocker.rollback()
-        blocker.close()
+    kill_sync_while_it_writes(project, "public.users")  # inside dbt, after the fetch
     (killed_window,) = {window_start(p) for p in list_requests(emulator)}
-    _wait_until(lambda: project.query(
-        "select count(*) from pg_stat_activity where datname = current_database() "
-        "and pid <> pg_backend_pid()")[0][0] == 0)
 
     emulator.reset_log()
     assert_synced(project.sync())
