@@ -73,7 +73,7 @@ def read_environment(env_file: Path = PROJECT_ROOT / ".env") -> dict[str, str]:
     return {**file_values, **os.environ}
 
 
-def _number(env: Mapping[str, str], key: str, default: float, parse: type = int):
+def number_setting(env: Mapping[str, str], key: str, default: float, parse: type = int):
     raw = env.get(key) or str(default)
     try:
         return parse(raw)
@@ -89,25 +89,25 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         client_id=env.get("CLIENT_ID", ""),
         client_secret=env.get("CLIENT_SECRET", ""),
         client_secret_next=env.get("CLIENT_SECRET_NEXT") or None,
-        cursus_id=_number(env, "CURSUS_ID", 21),
+        cursus_id=number_setting(env, "CURSUS_ID", 21),
     )
     host = env.get("DB_HOST") or None
     db = DbSettings(
         host=host,
-        port=_number(env, "DB_PORT", 5432),
+        port=number_setting(env, "DB_PORT", 5432),
         name=env.get("DB_NAME") or "ft42",
         user=env.get("DB_USER") or "postgres",
         password=env.get("DB_PASSWORD", ""),
         users_schema=env.get("USERS_SCHEMA") or "public",
         raw_schema=env.get("RAW_SCHEMA") or "ft42_raw",
         embedded_dir=Path(env.get("EMBEDDED_DB_DIR") or DATA_DIR / "postgres"),
-        embedded_port=_number(env, "EMBEDDED_DB_PORT", DEFAULT_EMBEDDED_PORT),
+        embedded_port=number_setting(env, "EMBEDDED_DB_PORT", DEFAULT_EMBEDDED_PORT),
     )
     sync = SyncSettings(
         force_full=(env.get("FULL") or "0").lower() not in ("0", "", "false", "no"),
-        full_max_age_hours=_number(env, "FULL_SYNC_MAX_AGE_HOURS", 24, float),
-        lag_minutes=_number(env, "INCREMENTAL_LAG_MINUTES", 10, float),
-        max_removed_share=_number(env, "MAX_REMOVED_SHARE", 0.05, float),
+        full_max_age_hours=number_setting(env, "FULL_SYNC_MAX_AGE_HOURS", 24, float),
+        lag_minutes=number_setting(env, "INCREMENTAL_LAG_MINUTES", 10, float),
+        max_removed_share=number_setting(env, "MAX_REMOVED_SHARE", 0.05, float),
         export_dir=Path(env.get("EXPORT_DIR") or PROJECT_ROOT / "exports" / "08_users"),
     )
     return Settings(api=api, db=db, sync=sync)

@@ -16,7 +16,7 @@ import psycopg2
 from psycopg2 import sql
 
 from . import warehouse
-from .settings import LOG_FILE, ConfigError, _float, load_settings, read_environment
+from .settings import LOG_FILE, ConfigError, load_settings, number_setting, read_environment
 
 RUNS_SHOWN = 5
 LOG_LINES_SHOWN = 3
@@ -93,8 +93,8 @@ def report(cur, schema: str, warn_hours: float, error_hours: float) -> list[str]
 def main() -> int:
     try:
         env = read_environment()
-        warn_hours = _float(env, "FRESHNESS_WARN_HOURS", 12)
-        error_hours = _float(env, "FRESHNESS_ERROR_HOURS", 36)
+        warn_hours = number_setting(env, "FRESHNESS_WARN_HOURS", 12, float)
+        error_hours = number_setting(env, "FRESHNESS_ERROR_HOURS", 36, float)
         db = warehouse.resolve(load_settings(env).db)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
