@@ -109,8 +109,9 @@ def _dbt_failure(result) -> str:
     return "dbt build failed (see its output above)"
 
 
-def build_users(db: DbSettings, settings: Settings, plan: RunPlan, counts: RunCounts, log: RunLog) -> None:
-    before = users_changes.read_state(db)
+def build_users(conn, db: DbSettings, settings: Settings, plan: RunPlan, counts: RunCounts, log: RunLog) -> None:
+    """dbt build; `conn` (autocommit) reads users before and after to count what it did."""
+    before = users_changes.read_state(conn, db)
     full_load_id = counts.load_id if plan.mode == "full" else ""
     # On a terminal dbt's own lines show each model and test as it runs; under cron, one line.
     quiet = [] if interactive() else ["--quiet"]
@@ -118,7 +119,7 @@ def build_users(db: DbSettings, settings: Settings, plan: RunPlan, counts: RunCo
                                              "FT42_FULL_LOAD_ID": full_load_id or ""})
     if not result.success:
         raise SyncFailed(_dbt_failure(result))
-    changes = users_changes.changes_since(db, before)
+    changes = users_changes.changes_since(conn, db, before)
     counts.inserted, counts.updated = changes.inserted, changes.updated
     counts.unchanged, counts.removed = changes.unchanged, changes.removed
     log(f"Users: {changes}")
@@ -139,7 +140,7 @@ def sync(settings: Settings, log: RunLog) -> None:
                           settings.api.client_secret_next)
         try:
             fetch_and_load(settings, db, api, plan, log, counts)
-            build_users(db, settings, plan, counts, log)
+            build_users(lock, db, settings, plan, counts, log)
         except SyncFailed as failure:
             ledger.finish(run_id, counts, error=str(failure))
             raise

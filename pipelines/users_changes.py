@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import warehouse
 from .settings import DbSettings
 
 
@@ -36,8 +35,8 @@ def _table(db: DbSettings) -> str:
     return f'"{db.users_schema}"."users"'
 
 
-def read_state(db: DbSettings) -> UsersState:
-    with warehouse.connect(db) as conn, conn.cursor() as cur:
+def read_state(conn, db: DbSettings) -> UsersState:
+    with conn.cursor() as cur:
         cur.execute("select to_regclass(%s)", (_table(db),))
         if cur.fetchone()[0] is None:
             return UsersState(frozenset(), None)
@@ -47,9 +46,9 @@ def read_state(db: DbSettings) -> UsersState:
         return UsersState(ids, cur.fetchone()[0])
 
 
-def changes_since(db: DbSettings, before: UsersState) -> UsersChanges:
-    after = read_state(db)
-    with warehouse.connect(db) as conn, conn.cursor() as cur:
+def changes_since(conn, db: DbSettings, before: UsersState) -> UsersChanges:
+    after = read_state(conn, db)
+    with conn.cursor() as cur:
         if before.last_ingested_at is None:
             cur.execute(f"select count(*) from {_table(db)}")
         else:
