@@ -424,9 +424,9 @@ def test_synthetic_data_is_deterministic_and_varied():
 
 def test_cli_prints_ready_line_serves_and_stops_on_sigterm():
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "ft42_emulator.py"), "--students", "40",
+        [sys.executable, "-m", "scripts.ft42_emulator", "--students", "40",
          "--port", "0", "--client-id", "cli-uid", "--client-secret", "cli-secret"],
-        stdout=subprocess.PIPE, text=True)
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline().strip()
         match = re.fullmatch(r"42 API emulator listening on (http://127\.0\.0\.1:\d+) "

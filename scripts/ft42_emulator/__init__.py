@@ -1,0 +1,97 @@
+"""A small, fast, real HTTP server that behaves like the 42 Intra API v2.
+
+Used by ``make demo`` (40,335 synthetic students) and by the test-suite (real HTTP, no mocking).
+Standard library only. The behaviour follows ``docs/42-api-facts.md``.
+
+Python API
+----------
+    from scripts.ft42_emulator import Emulator
+
+    with Emulator(students=250, seed=42, rate_per_second=0) as emu:   # starts on a free port
+        emu.url                                  # "http://127.0.0.1:<port>"  (API_ROOT)
+        emu.users                                # {id: 25-key user dict}  (the truth; read-only!)
+        emu.matching_users()                     # truth for the sync's query, sorted by id
+        emu.update_user(uid, login="x", alumni=True)   # bumps updated_at unless given
+        emu.alumnize(uid); emu.remove_user(uid); emu.add_students(3)
+        emu.request_log, emu.reset_log(), emu.count_429
+
+Change users only through the methods above: they take the lock, bump ``updated_at`` and
+invalidate the listing / JSON caches. ``update_user`` also accepts ``alumni``, ``staff`` and
+``active`` as aliases of the ``?`` keys.
+
+Endpoints
+---------
+* ``POST /oauth/token``  (client_credentials; form body, JSON body or HTTP Basic)
+* ``GET /oauth/token/info``
+* ``GET /v2/cursus/<id>/users`` and ``GET /v2/users``.  Every synthetic user belongs to cursus 21
+  and campus 1; other cursus ids list nothing.
+
+Fault knobs (constructor keyword arguments; also plain attributes, settable at any time)
+-----------------------------------------------------------------------------------------
+* ``rate_per_second`` / ``rate_per_hour`` (0 = unlimited; headers then show 1000000).  Rolling
+  windows per application (client_id).  Only authenticated ``/v2`` requests consume the budget;
+  refused (429) requests do not.  Over the limit: 429, ``text/plain`` body
+  ``429 Too Many Requests (Spam Rate Limit Exceeded)``.
+* ``retry_after``: ``None`` (no ``Retry-After`` header, the default), an int (sent as is) or
+  ``"auto"`` (seconds until the window frees a slot).
+* ``storm_429(n, retry_after=None)``: the next *n* list requests get 429 whatever the rate.
+* ``error_rate_5xx`` (float 0..1, drawn from its own seeded RNG) and ``fail_every_nth_5xx`` (int,
+  every n-th list request): answer a list request with 500/502/503 and an HTML body.
+* ``truncate_page_once_at`` (page number): once, that page comes back 200 with its JSON cut in the
+  middle (Content-Length matches the cut body); the knob then resets to ``None``.
+* ``expire_token_every`` (int N): after every N authenticated requests the token used becomes
+  expired -> 401 + ``WWW-Authenticate: Bearer realm="Doorkeeper", error="invalid_token",
+  error_description="The access token expired"``, body ``{"error":"Not authorized"}``.
+* ``down_after`` (int N) with ``down_mode`` ``"drop"`` (default: close the socket without a
+  response) or ``"503"``: once N list requests have been received, every request (token included)
+  fails.  Set ``down_after=None`` to bring the server back.
+* ``slow_ms`` (int): sleep before every list response.
+* ``on_list_request``: callable ``(emu, page_number) -> None`` run (outside the lock) before each
+  users-list page is computed, e.g. to move a user out of the set mid-crawl.
+* Secrets: ``client_secret_next`` (also accepted), ``secret_rejected=True`` (the current secret
+  becomes invalid), ``secret_valid_until`` (value echoed in the token reply, default null).
+* ``reuse_tokens`` (default True, like the real API): asking for a token while the app's token
+  still has >= 10 % of its life left hands the same token back with a lower ``expires_in``.
+* ``token_ttl`` (seconds; 0 makes every token expire immediately).
+
+``request_log`` entries are ``(method, path_with_query, status)``; a dropped connection is logged
+with status 0.  ``reset_log()`` clears ``request_log`` and ``count_429`` and restarts the count of
+list requests that ``down_after`` compares against.
+
+Choices the facts leave open
+----------------------------
+* Sorting: ties keep id-ascending order; NULLs sort last ascending / first descending (Postgres).
+  Timestamps sort and range-compare as instants.
+* ``range[f]=min,max`` accepts an empty side as unbounded; users whose value is null never match.
+* ``filter[primary_campus_id]`` is accepted (everyone is on campus 1); ``status`` is not supported.
+* ``Link`` URLs reuse the request's raw query string with only the page number replaced, and the
+  ``Host`` the client used.  Rels come in the order first, prev, next, last (api-pagination rules:
+  first/prev when page > 1, next/last when page < last page).
+
+CLI (from the project root)
+---------------------------
+    python -m scripts.ft42_emulator --students 40335 --port 8042 \\
+        --client-id demo-uid --client-secret demo-secret [--rate-per-second N] [--rate-per-hour N]
+Prints ``42 API emulator listening on http://127.0.0.1:8042 (40335 students)`` once ready and
+serves until SIGTERM/SIGINT.
+
+Modules
+-------
+* ``users``     the 25-key user dict, timestamps (``iso_ms``, ``parse_ts``), ``UserFactory``,
+  ``generate_users``
+* ``query``     ``parse_list_query`` -> ``ListQuery`` (or ``QueryError``), ``select_ids``
+* ``limits``    ``RateWindows`` (per-application rolling windows) and ``Token``
+* ``emulator``  the ``Emulator``: state, mutations, listing pages, tokens, fault knobs
+* ``server``    the HTTP layer: routing, token parameters, ``Link`` header, HTML error pages
+* ``cli``       ``main()``, run by ``__main__``
+"""
+from .cli import main
+from .emulator import Emulator
+from .limits import RateWindows, Token
+from .query import ListQuery, QueryError, parse_list_query, select_ids
+from .users import CURSUS_ID, PRIMARY_CAMPUS_ID, USER_KEYS, UserFactory, generate_users, iso_ms, parse_ts
+
+__all__ = [
+    "CURSUS_ID", "PRIMARY_CAMPUS_ID", "USER_KEYS", "Emulator", "ListQuery", "QueryError", "RateWindows",
+    "Token", "UserFactory", "generate_users", "iso_ms", "main", "parse_list_query", "parse_ts", "select_ids",
+]
