@@ -1,0 +1,195 @@
+"""The bench's processes and databases: a child run timed to its exit, the emulator in its own
+process, and the session (temp dir, embedded PostgreSQL, log of every child's output).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg2
+
+from pipelines import warehouse
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = sys.executable
+CLIENT_ID, CLIENT_SECRET = "bench-uid", "bench-secret"
+# Output lines whose arrival the parent timestamps (the sync's own stamps are whole seconds).
+MARKS = ("Starting users update", "Staged ", "Users: total=", "Update complete")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    full: int
+    rate: int
+    big: int
+    runs: int
+
+
+FULL = Sizes(full=40_335, rate=4_000, big=403_350, runs=3)
+QUICK = Sizes(full=2_000, rate=400, big=20_000, runs=1)
+
+
+class BenchFailed(Exception):
+    pass
+
+
+@dataclass
+class Run:
+    wall: float                  # seconds from spawn to exit
+    rss_mb: float                # peak RSS of the process (MiB)
+    marks: dict[str, float]      # seconds from spawn to the first line containing each mark
+    output: str
+
+    def at(self, mark: str | None) -> float:
+        """When `mark` was printed (None: the exit); nan if the sync no longer prints it."""
+        return self.wall if mark is None else self.marks.get(mark, float("nan"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_child(module: str, env: dict, code: Path, log) -> Run:
+    """Run `python -m module` from the code in `code` to completion, timing it and its output."""
+    started = time.monotonic()
+    proc = subprocess.Popen([PY, "-m", module], cwd=code, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    marks, lines = {}, []
+    for line in proc.stdout:
+        now = time.monotonic() - started
+        lines.append(line)
+        for mark in MARKS:
+            if mark in line:
+                marks.setdefault(mark, now)
+    # wait4, not wait: its rusage is this child's alone (ru_maxrss in KiB on Linux).
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stdout.close()
+    log.write(f"\n===== {module} ({Path(env['DLT_DATA_DIR']).parent.name}): {wall:.2f}s rc={proc.returncode}\n")
+    log.writelines(lines)
+    log.flush()
+    if proc.returncode:
+        raise BenchFailed(f"{module} exited {proc.returncode}; its output is in {log.name}")
+    return Run(wall, usage.ru_maxrss / 1024, marks, "".join(lines))
+
+
+class EmulatorProcess:
+    """tests/bench/emulator_proc.py in its own process; `ask` sends one command, returns the reply."""
+
+    def __init__(self, bench: Bench, students: int, rate_per_second: int = 0, rate_per_hour: int = 0):
+        self.proc = subprocess.Popen(
+            [PY, "-m", "tests.bench.emulator_proc", "--students", str(students),
+             "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET,
+             "--rate-per-second", str(rate_per_second), "--rate-per-hour", str(rate_per_hour)],
+            cwd=bench.code, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=bench.log, text=True)
+        ready = self.proc.stdout.readline()
+        if not ready.startswith("listening on "):
+            self.close()
+            raise BenchFailed(f"the emulator did not start: {ready!r}")
+        self.url = ready.split()[-1]
+
+    def ask(self, command: str) -> str:
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline().strip()
+
+    def count(self) -> dict:
+        return json.loads(self.ask("count"))
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()  # EOF: the helper stops its server and exits
+            self.proc.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Bench:
+    """The session: a temp dir, one embedded PostgreSQL in it, a log of every child's output."""
+
+    def __init__(self, sizes: Sizes, ref: str | None):
+        self.sizes = sizes
+        self.workdir = Path(tempfile.mkdtemp(prefix="ft42-bench-"))
+        self.log = open(Path(tempfile.gettempdir()) / f"{self.workdir.name}.log", "w")
+        self.code = ROOT if ref is None else self.export(ref)
+        self.pg_dir, self.pg_port = self.workdir / "pg", free_port()
+        warehouse.start_embedded(self.pg_dir, self.pg_port)
+        self._runs = 0
+
+    def export(self, ref: str) -> Path:
+        """`ref`'s tree in the temp dir, plus this harness (which may not be committed yet)."""
+        code = self.workdir / "code"
+        code.mkdir()
+        archive = subprocess.run(["git", "archive", ref], cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(code)], input=archive.stdout, check=True)
+        (code / "tests" / "bench").mkdir(parents=True, exist_ok=True)
+        for module in Path(__file__).parent.glob("*.py"):
+            shutil.copy(module, code / "tests" / "bench" / module.name)
+        return code
+
+    def close(self) -> None:
+        warehouse.stop_embedded(self.pg_dir)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.log.close()
+
+    def admin(self, sql: str):
+        conn = psycopg2.connect(host="127.0.0.1", port=self.pg_port, user="postgres", dbname="postgres")
+        conn.autocommit = True  # CREATE/DROP DATABASE refuse transactions
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+                return cur.fetchone() if cur.description else None
+        finally:
+            conn.close()
+
+    def fresh_target(self, api_url: str) -> dict:
+        """Env for one run: a new database, new dlt state, new run log."""
+        # One database name for every run: dbt hashes the profile (database included) and would
+        # parse the whole project again on every run if it changed, which `make sync` never does.
+        self.admin("drop database if exists bench with (force)")
+        self.admin("create database bench")
+        self._runs += 1
+        run_dir = self.workdir / f"run_{self._runs}"
+        return {
+            "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(self.workdir)),
+            "LANG": "C.UTF-8", "API_ROOT": api_url, "CLIENT_ID": CLIENT_ID,
+            "CLIENT_SECRET": CLIENT_SECRET, "CLIENT_SECRET_NEXT": "", "DB_HOST": "127.0.0.1",
+            "DB_PORT": str(self.pg_port), "DB_USER": "postgres", "DB_PASSWORD": "", "DB_NAME": "bench",
+            "USERS_SCHEMA": "public", "RAW_SCHEMA": "ft42_raw",
+            "DLT_DATA_DIR": str(run_dir / "dlt"), "SYNC_LOG_FILE": str(run_dir / "update_users.log"),
+            # Where dbt writes target/ and logs/ unless the sync says otherwise: not into the
+            # checkout's dbt_project/, and one dir for the session so partial parsing still works.
+            "DBT_TARGET_PATH": str(self.workdir / "dbt-target"),
+            "DBT_LOG_PATH": str(self.workdir / "dbt-logs"),
+        }
+
+    def done_with(self, env: dict) -> None:
+        """Drop the run's database (400k users take space) and its dlt state."""
+        self.admin("drop database bench with (force)")
+        shutil.rmtree(Path(env["DLT_DATA_DIR"]).parent, ignore_errors=True)
+
+    def measure(self, module: str, env: dict, keep: bool = False) -> Run:
+        run = run_child(module, env, self.code, self.log)
+        if not keep:
+            self.done_with(env)
+        return run
+

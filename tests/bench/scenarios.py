@@ -1,0 +1,188 @@
+"""The four scenarios and the profile: each measures with a Bench and returns its table rows."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from dataclasses import dataclass, field
+
+from tests.bench.harness import MARKS, Bench, EmulatorProcess, Run
+from tests.bench.report import table
+
+# ------------------------------------------------------------------------------------ results
+
+@dataclass
+class Row:
+    scenario: str
+    measure: str
+    values: list[float]
+    unit: str = ""
+    target: str = ""
+    met: bool | None = None      # None: information only
+
+    def cells(self) -> list[str]:
+        fmt = (lambda v: f"{v:,.0f}") if self.unit in ("requests", "MiB", "users") else (lambda v: f"{v:,.2f}")
+        med = fmt(median(self.values))
+        lo, hi = (fmt(min(self.values)), fmt(max(self.values))) if len(self.values) > 1 else ("", "")
+        met = "" if self.met is None else ("yes" if self.met else "**no**")
+        return [self.scenario, self.measure, f"{med} {self.unit}".strip(), lo, hi, self.target, met]
+
+
+def number_after(text: str, key: str) -> float:
+    """The number after `key` in a child's output (nan if the output changed shape)."""
+    found = re.search(re.escape(key) + r"([0-9.]+)", text)
+    return float(found.group(1)) if found else float("nan")
+
+
+def median(values) -> float:
+    return statistics.median(values)
+
+
+def check(values: list[float], limit: float) -> bool:
+    return median(values) <= limit
+
+
+# ---------------------------------------------------------------------------------- scenarios
+
+@dataclass
+class Full:
+    """Runs of scenario 1, reused by the RSS rows and the profile."""
+    sync: list[Run] = field(default_factory=list)
+    baseline: list[Run] = field(default_factory=list)
+    counts: list[dict] = field(default_factory=list)
+
+
+def scenario_full(bench: Bench, emu: EmulatorProcess) -> tuple[list[Row], Full]:
+    n = bench.sizes.full
+    # Warm-up, not measured: the emulator's JSON cache, dbt's parse cache, the OS page cache.
+    bench.measure("tests.bench.baseline", bench.fresh_target(emu.url))
+    bench.measure("pipelines.ft42_pipeline", bench.fresh_target(emu.url))
+    full = Full()
+    for _ in range(bench.sizes.runs):  # interleaved, so drift hits both alike
+        emu.ask("reset")
+        full.sync.append(bench.measure("pipelines.ft42_pipeline", bench.fresh_target(emu.url)))
+        full.counts.append(emu.count())
+        full.baseline.append(bench.measure("tests.bench.baseline", bench.fresh_target(emu.url)))
+    ratios = [s.wall / b.wall for s, b in zip(full.sync, full.baseline)]
+    name = f"1. full sync, {n:,} users"
+    rows = [
+        Row(name, "sync wall time", [r.wall for r in full.sync], "s"),
+        Row(name, "baseline wall time", [r.wall for r in full.baseline], "s"),
+        Row(name, "sync / baseline", ratios, "×", "≤ 2", check(ratios, 2)),
+        Row(name, "API requests per sync", [c["total"] for c in full.counts], "requests"),
+        Row(name, "emulator CPU per sync", [c["cpu_s"] for c in full.counts], "s"),
+    ]
+    return rows, full
+
+
+def scenario_rate(bench: Bench) -> list[Row]:
+    n = bench.sizes.rate
+    walls, ratios, fetch_ratios, requests, refused = [], [], [], [], []
+    for _ in range(bench.sizes.runs):
+        # A fresh emulator each run: a run spends the hourly budget.
+        with EmulatorProcess(bench, n, rate_per_second=2, rate_per_hour=1200) as emu:
+            run = bench.measure("pipelines.ft42_pipeline", bench.fresh_target(emu.url))
+            count = emu.count()
+        floor = count["list_ok"] / 2  # every admitted /v2 request spends the 2-per-second budget
+        walls.append(run.wall)
+        ratios.append(run.wall / floor)
+        fetch_ratios.append(run.at("Staged ") / floor)
+        requests.append(count["list_ok"])
+        refused.append(count["list_429"])
+    name = f"2. 2 req/s, 1,200 req/h, {n:,} users"
+    return [
+        Row(name, "sync wall time", walls, "s"),
+        Row(name, "list requests (floor = requests / 2 s)", requests, "requests"),
+        Row(name, "requests refused with 429", refused, "requests"),
+        Row(name, "wall time / floor", ratios, "×", "≤ 1.10", check(ratios, 1.10)),
+        Row(name, "start → `Staged` / floor (fetch+load only)", fetch_ratios, "×"),
+    ]
+
+
+def scenario_incremental(bench: Bench, emu: EmulatorProcess) -> list[Row]:
+    n = bench.sizes.full
+    firsts, seconds, requests, changed, updated, fetch, dbt = [], [], [], [], [], [], []
+    for _ in range(bench.sizes.runs):
+        env = bench.fresh_target(emu.url)
+        firsts.append(bench.measure("pipelines.ft42_pipeline", env, keep=True).wall)
+        changed.append(int(emu.ask("mutate 1").split()[1]))
+        emu.ask("reset")
+        second = bench.measure("pipelines.ft42_pipeline", env)
+        seconds.append(second.wall)
+        fetch.append(second.at(MARKS[1]))
+        dbt.append(second.at(MARKS[2]) - second.at(MARKS[1]))
+        requests.append(emu.count()["total"])
+        updated.append(number_after(second.output, " updated="))
+    name = f"3. after 1 % changed, {n:,} users"
+    return [
+        Row(name, "first (full) sync wall time", firsts, "s"),
+        Row(name, "users changed in the API", changed, "users"),
+        Row(name, "users the second sync updated", updated, "users"),
+        Row(name, "second sync: API requests", requests, "requests"),
+        Row(name, "second sync: spawn → `Staged` (plan, fetch, load raw)", fetch, "s"),
+        Row(name, "second sync: `Staged` → `Users:` (dbt build + counts)", dbt, "s"),
+        Row(name, "second sync wall time", seconds, "s", "≤ 15 s", check(seconds, 15)),
+    ]
+
+
+def scenario_memory(bench: Bench, full: Full) -> list[Row]:
+    big = []
+    with EmulatorProcess(bench, bench.sizes.big) as emu:
+        for _ in range(bench.sizes.runs):
+            big.append(bench.measure("pipelines.ft42_pipeline", bench.fresh_target(emu.url)))
+    small_rss = [r.rss_mb for r in full.sync]
+    growth = [b.rss_mb / median(small_rss) for b in big]
+    return [
+        Row(f"4. memory, {bench.sizes.full:,} users", "sync peak RSS", small_rss, "MiB", "≤ 400 MB",
+            check(small_rss, 400 * 1e6 / 2**20)),
+        Row(f"4. memory, {bench.sizes.full:,} users", "baseline peak RSS",
+            [r.rss_mb for r in full.baseline], "MiB"),
+        Row(f"4. memory, {bench.sizes.big:,} users", "sync peak RSS", [r.rss_mb for r in big], "MiB"),
+        Row(f"4. memory, {bench.sizes.big:,} users", "sync wall time", [r.wall for r in big], "s"),
+        Row(f"4. memory, {bench.sizes.big:,} users", f"RSS / RSS at {bench.sizes.full:,}", growth, "×",
+            "≤ 1.5", check(growth, 1.5)),
+    ]
+
+
+def profile(bench: Bench, emu: EmulatorProcess, full: Full) -> str:
+    """Coarse split from the runs of scenario 1, fine split from one in-process run."""
+    def span(start: str | None, end: str | None) -> list[float]:
+        return [r.at(end) - (r.at(start) if start else 0) for r in full.sync]
+
+    base_fetch = [number_after(r.output, "fetch_s=") for r in full.baseline]
+    base_load = [number_after(r.output, "load_s=") for r in full.baseline]
+    coarse = [
+        ("spawn → `Starting users update` (interpreter, imports)", span(None, MARKS[0])),
+        ("→ `Staged N users` (token, fetch, normalise, load raw)", span(MARKS[0], MARKS[1])),
+        ("→ `Users: total=` (dbt build + the counts)", span(MARKS[1], MARKS[2])),
+        ("→ process exit", span(MARKS[3], None)),
+        ("whole sync", [r.wall for r in full.sync]),
+        ("baseline: token + fetch every page (requests + json)", base_fetch),
+        ("baseline: COPY + upsert + delete", base_load),
+    ]
+    out = bench.workdir / "profile.json"
+    env = bench.fresh_target(emu.url)
+    emu.ask("reset")
+    run = bench.measure("tests.bench.profile_steps", {**env, "BENCH_PROFILE_OUT": str(out)})
+    emu_cpu = emu.count()["cpu_s"]
+    trace = json.loads(out.read_text())
+    fine = [("OAuth token request (one, measured apart)", trace["token_s"])]
+    what = {"extract": "token, HTTP, record cleaning, writing items", "normalize": "items → load files",
+            "load": "raw schema: copy + merge"}
+    fine += [(f"dlt {step} ({what.get(step, '')})", seconds) for step, seconds in trace["dlt_steps_s"].items()]
+    fine.append(("dbt build + the counts, wall (`Staged` → `Users:`)",
+                 run.at(MARKS[2]) - run.at(MARKS[1])))
+    nodes = sorted(trace["dbt_nodes_s"].items(), key=lambda item: -item[1])
+    # dbt runs 2 threads, so the sum is the SQL's share of the wall time above, roughly.
+    fine.append((f"… of which SQL: {len(nodes)} dbt nodes, sum of execution times", sum(s for _, s in nodes)))
+    fine += [(f"… … {node}", seconds) for node, seconds in nodes[:3]]
+    # The emulator shares the 2 cores: its CPU time is time the sync may have waited for.
+    fine.append(("emulator CPU over the whole run (its own process)", emu_cpu))
+    return "\n\n".join([
+        f"Coarse (the {len(full.sync)} measured syncs of scenario 1; median, min–max):",
+        table([[name, f"{median(v):.2f} s", f"{min(v):.2f}–{max(v):.2f}"] for name, v in coarse],
+              ["span", "median", "range"]),
+        "Fine (one sync in-process via `tests/bench/profile_steps.py`: dlt's trace, dbt's run_results):",
+        table([[name, f"{seconds:.2f} s"] for name, seconds in fine], ["step", "time"]),
+    ])
