@@ -67,7 +67,8 @@ def fetch_and_load(settings: Settings, db: DbSettings, api: Ft42Api, plan: RunPl
             # that and stop, so finish it first, then fetch afresh.
             log("Loading the complete fetch an interrupted run left behind")
             pipeline.run()
-        load_info = pipeline.run(ft42_source(api, settings.api.cursus_id, plan.updated_between, progress))
+        load_info = pipeline.run(ft42_source(api, settings.api.cursus_id, plan.updated_between, progress),
+                                 loader_file_format="parquet")
     except PipelineStepFailed as failure:
         raise SyncFailed(describe_failure(failure, settings.api.root)) from None
     finally:

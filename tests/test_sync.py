@@ -58,6 +58,9 @@ def assert_synced(result) -> None:
 
 
 def test_sync_mirrors_every_column_of_every_student(project):
+    # Empty text is a value, not a missing one: it must not come out as NULL.
+    some_id = project.emulator.matching_users()[3]["id"]
+    project.emulator.update_user(some_id, usual_first_name="", phone="", location="")
     result = project.sync()
     assert_synced(result)
 
@@ -71,6 +74,7 @@ def test_sync_mirrors_every_column_of_every_student(project):
     assert any(row[DATA_COLUMNS.index("correction_point")] < 0 for row in values)
     assert any("'" in row[DATA_COLUMNS.index("last_name")] for row in values)
     assert any(row[DATA_COLUMNS.index("active_p")] for row in values)
+    assert {row[DATA_COLUMNS.index("usual_first_name")] for row in values} >= {"", None}
 
     log = project.log_text
     for line in ("Starting users update...", f"Staged {len(truth)} users", f"Users: total={len(truth)} "
