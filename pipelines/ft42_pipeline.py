@@ -27,9 +27,10 @@ os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))
 os.environ.setdefault("DLT_DATA_DIR", str(DATA_DIR / "dlt"))
 
 from . import warehouse  # noqa: E402
+from .dbt_build import dbt_target_path, run_dbt  # noqa: E402
 from .run_log import RunLog  # noqa: E402
 from .settings import load_settings, require_api_credentials  # noqa: E402
-from .sync import SyncFailed, dbt_target_path, run_dbt, sync  # noqa: E402
+from .sync import SyncFailed, sync  # noqa: E402
 
 EXIT_FAILED = 1
 EXIT_ALREADY_RUNNING = 75  # EX_TEMPFAIL: cron may simply try again next time

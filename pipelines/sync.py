@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from . import users_changes, warehouse
+from .dbt_build import BuildOutcome, PrewarmedDbt
 from .failures import describe_failure
 from .ft42 import Ft42Api, connect_api, ft42_source
 from .ledger import LastRuns, Ledger, RunCounts
 from .legacy_files import write_fetch_metadata
 from .progress import FetchProgress, interactive
 from .run_log import RunLog
-from .settings import DATA_DIR, DBT_PROJECT_DIR, DbSettings, Settings, SyncSettings
+from .settings import DbSettings, Settings, SyncSettings
 
 
 class SyncFailed(Exception):
@@ -85,41 +84,24 @@ def fetch_and_load(settings: Settings, db: DbSettings, api: Ft42Api, plan: RunPl
     log(f"Staged {counts.rows_fetched} users ({counts.api_requests} requests; {timings})")
 
 
-def dbt_target_path(db: DbSettings) -> Path:
-    """dbt's build output, one folder per warehouse: its partial-parse cache is only valid for
-    one profile, and two checkouts' syncs into different databases must not share it."""
-    return DATA_DIR / "dbt" / f"{db.host}-{db.port}-{db.name}"
-
-
-def run_dbt(db: DbSettings, args: list[str], extra_env: dict[str, str] | None = None):
-    from dbt.cli.main import dbtRunner
-
-    os.environ.update(warehouse.dbt_environment(db), **(extra_env or {}))
-    return dbtRunner().invoke([
-        *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(dbt_target_path(db)),
-    ])
-
-
-def _dbt_failure(result) -> str:
-    for node in getattr(result.result, "results", None) or []:
-        if node.status in ("error", "fail") and "circuit breaker" in (node.message or ""):
-            breaker = node.message.split("circuit breaker: ", 1)[1].splitlines()[0]
+def _dbt_failure(outcome: BuildOutcome) -> str:
+    for message in outcome.failure_messages:
+        if "circuit breaker" in message:
+            breaker = message.split("circuit breaker: ", 1)[1].splitlines()[0]
             return (f"circuit breaker: {breaker}; if those users really left, run "
                     "`make sync FULL=1 MAX_REMOVED_SHARE=1` once")
     return "dbt build failed (see its output above)"
 
 
-def build_users(conn, db: DbSettings, settings: Settings, plan: RunPlan, counts: RunCounts, log: RunLog) -> None:
+def build_users(conn, db: DbSettings, dbt: PrewarmedDbt, plan: RunPlan, counts: RunCounts, log: RunLog) -> None:
     """dbt build; `conn` (autocommit) reads users before and after to count what it did."""
     before = users_changes.read_state(conn, db)
     full_load_id = counts.load_id if plan.mode == "full" else ""
     # On a terminal dbt's own lines show each model and test as it runs; under cron, one line.
     quiet = [] if interactive() else ["--quiet"]
-    result = run_dbt(db, [*quiet, "build"], {"MAX_REMOVED_SHARE": str(settings.sync.max_removed_share),
-                                             "FT42_FULL_LOAD_ID": full_load_id or ""})
-    if not result.success:
-        raise SyncFailed(_dbt_failure(result))
+    outcome = dbt.build([*quiet, "build"], {"FT42_FULL_LOAD_ID": full_load_id or ""})
+    if not outcome.success:
+        raise SyncFailed(_dbt_failure(outcome))
     changes = users_changes.changes_since(conn, db, before)
     counts.inserted, counts.updated = changes.inserted, changes.updated
     counts.unchanged, counts.removed = changes.unchanged, changes.removed
@@ -139,12 +121,15 @@ def sync(settings: Settings, log: RunLog) -> None:
         run_id, counts = ledger.start(plan.mode, plan.cursor_before), RunCounts()
         api = connect_api(settings.api.root, settings.api.client_id, settings.api.client_secret,
                           settings.api.client_secret_next)
+        dbt = PrewarmedDbt(db, {"MAX_REMOVED_SHARE": str(settings.sync.max_removed_share)})
         try:
             fetch_and_load(settings, db, api, plan, log, counts)
-            build_users(lock, db, settings, plan, counts, log)
+            build_users(lock, db, dbt, plan, counts, log)
         except SyncFailed as failure:
             ledger.finish(run_id, counts, error=str(failure))
             raise
+        finally:
+            dbt.close()
         # The next window starts where this run started: whatever changed while it ran is
         # fetched again next time rather than missed.
         ledger.finish(run_id, counts, cursor_after=plan.started_at)

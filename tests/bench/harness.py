@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,7 @@ class BenchFailed(Exception):
 @dataclass
 class Run:
     wall: float                  # seconds from spawn to exit
-    rss_mb: float                # peak RSS of the process (MiB)
+    rss_mb: float                # peak RSS of the process plus each process it started (MiB)
     marks: dict[str, float]      # seconds from spawn to the first line containing each mark
     output: str
 
@@ -60,11 +61,53 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+class DescendantPeaks:
+    """Peak RSS (VmHWM) of every process below `pid`, read from /proc until `stop()`: the sync
+    runs dbt in a second process, whose memory counts as the sync's."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peaks_kib = pid, {}
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _descendants(self) -> list[str]:
+        parents = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                parents[stat.parent.name] = stat.read_text().rsplit(")", 1)[1].split()[1]
+            except (OSError, IndexError):
+                continue
+        found, frontier = [], [str(self.pid)]
+        while frontier:
+            children = [pid for pid, parent in parents.items() if parent in frontier]
+            found += children
+            frontier = children
+        return found
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(0.05):
+            for pid in self._descendants():
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                hwm = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
+                self.peaks_kib[pid] = max(self.peaks_kib.get(pid, 0), hwm)
+
+    def stop(self) -> float:
+        """Sum of the descendants' peaks, MiB (an upper bound on what they held at once)."""
+        self._stopped.set()
+        self._thread.join()
+        return sum(self.peaks_kib.values()) / 1024
+
+
 def run_child(module: str, env: dict, code: Path, log) -> Run:
     """Run `python -m module` from the code in `code` to completion, timing it and its output."""
     started = time.monotonic()
     proc = subprocess.Popen([PY, "-m", module], cwd=code, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
+    descendants = DescendantPeaks(proc.pid)
     marks, lines = {}, []
     for line in proc.stdout:
         now = time.monotonic() - started
@@ -75,6 +118,7 @@ def run_child(module: str, env: dict, code: Path, log) -> Run:
     # wait4, not wait: its rusage is this child's alone (ru_maxrss in KiB on Linux).
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.monotonic() - started
+    descendants_mb = descendants.stop()
     proc.returncode = os.waitstatus_to_exitcode(status)
     proc.stdout.close()
     log.write(f"\n===== {module} ({Path(env['DLT_DATA_DIR']).parent.name}): {wall:.2f}s rc={proc.returncode}\n")
@@ -82,7 +126,7 @@ def run_child(module: str, env: dict, code: Path, log) -> Run:
     log.flush()
     if proc.returncode:
         raise BenchFailed(f"{module} exited {proc.returncode}; its output is in {log.name}")
-    return Run(wall, usage.ru_maxrss / 1024, marks, "".join(lines))
+    return Run(wall, usage.ru_maxrss / 1024 + descendants_mb, marks, "".join(lines))
 
 
 class EmulatorProcess:

@@ -7,7 +7,8 @@
 Every measured command is `python -m pipelines.ft42_pipeline` (what `make sync` runs) or the
 hand-written baseline (`tests/bench/baseline.py`), each in its own process, against a fresh
 database; the emulator runs in another process (tests/bench/emulator_proc.py) so it does not share
-a GIL with what is measured. Peak RSS comes from wait4() on the measured process itself.
+a GIL with what is measured. Peak RSS is wait4()'s for the measured process plus the peak of
+each process it starts (the sync's dbt process), read from /proc while it runs.
 
 1. full sync, no rate limit: sync wall time vs the baseline's              target: ≤ 2 × baseline
 2. full sync at 2 req/s and 1,200 req/h: wall time vs requests / 2 s       target: ≤ 1.10 × floor
