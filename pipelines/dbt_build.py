@@ -10,6 +10,8 @@ lines show exactly as if dbt ran in the sync itself.
 from __future__ import annotations
 
 import json
+import logging
+import multiprocessing.util
 import os
 import subprocess
 import sys
@@ -67,19 +69,24 @@ class PrewarmedDbt:
         return BuildOutcome(**json.loads(answer))
 
     def close(self) -> None:
-        """Stops it if it is still waiting (the fetch failed) or building (the sync is stopping)."""
+        """Ends it: a warm-up finishes and exits (killing it would leave dbt's semaphores behind
+        with a warning), a build still running (the sync is stopping) exits at once."""
         self._answers.close()
         try:
             self._process.stdin.close()
-            self._process.wait(timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
+        except OSError:
+            pass  # it is gone already
+        try:
+            self._process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
 
 
-def _exit_when_the_sync_is_gone() -> None:
+def _exit_if_the_sync_goes_first(build_done: threading.Event) -> None:
     sys.stdin.read()  # EOF: the sync closed our stdin or was killed; a build must not outlive it
-    os._exit(1)
+    if not build_done.is_set():
+        os._exit(1)
 
 
 def _worker(answer_fd: int, target_path: Path) -> int:
@@ -92,16 +99,26 @@ def _worker(answer_fd: int, target_path: Path) -> int:
         return 0  # the sync ended before it needed dbt
     request = json.loads(request)
     os.environ.update(request["env"])
-    threading.Thread(target=_exit_when_the_sync_is_gone, daemon=True).start()
+    build_done = threading.Event()
+    threading.Thread(target=_exit_if_the_sync_goes_first, args=(build_done,), daemon=True).start()
     # A project that failed to parse is parsed again by the build, which reports why.
     manifest = parsed.result if parsed.success else None
     result = dbtRunner(manifest=manifest).invoke([*request["args"], *project_args])
     nodes = getattr(result.result, "results", None) or []
     failures = [node.message or "" for node in nodes if node.status in ("error", "fail")]
+    build_done.set()
     with os.fdopen(answer_fd, "w") as answers:
         answers.write(json.dumps({"success": result.success, "failure_messages": failures}))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(_worker(int(sys.argv[1]), Path(sys.argv[2])))
+    status = _worker(int(sys.argv[1]), Path(sys.argv[2]))
+    # dbt has closed its connections and the answer is sent: skip unloading dbt (~0.5 s the
+    # sync would otherwise wait for), but not the exit handlers that matter: dbt's log files and
+    # multiprocessing's, which unlinks dbt's lock semaphores (or a warning reports them leaked).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    multiprocessing.util._exit_function()
+    os._exit(status)

@@ -97,4 +97,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    if sys.argv[1:2] in ([], ["sync"]):
+        # Everything is written and closed by now; unloading dlt, pyarrow and the rest would add
+        # ~0.3 s to every sync for nothing.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
