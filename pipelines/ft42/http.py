@@ -7,7 +7,6 @@ hourly one (give up), or treat a 200 with a cut-off JSON body as the transient f
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import deque
@@ -83,9 +82,11 @@ def _unparseable_json(response: Response | None, exception: BaseException | None
     if "json" not in response.headers.get("Content-Type", ""):
         return False
     try:
-        json.loads(response.content)
+        body = response.json()
     except ValueError:
         return True
+    # dlt reads the page through response.json(): hand it this parse instead of a second one.
+    response.json = lambda **_: body
     return False
 
 
