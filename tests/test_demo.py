@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 
 import psycopg2
@@ -34,3 +35,5 @@ def test_demo_syncs_into_the_embedded_postgres_and_says_how_to_query(tmp_path):
         conn.close()
     finally:
         warehouse.stop_embedded(data_dir)
+        # dbt's output for this one-off server, which would otherwise pile up in .data/dbt.
+        shutil.rmtree(ROOT / ".data" / "dbt" / f"127.0.0.1-{port}-ft42", ignore_errors=True)

@@ -193,6 +193,8 @@ class Bench:
     def close(self) -> None:
         warehouse.stop_embedded(self.pg_dir)
         shutil.rmtree(self.workdir, ignore_errors=True)
+        # The syncs' dbt output for this session's server (pipelines.dbt_build.dbt_target_path).
+        shutil.rmtree(self.code / ".data" / "dbt" / f"127.0.0.1-{self.pg_port}-bench", ignore_errors=True)
         self.log.close()
 
     def admin(self, sql: str):
