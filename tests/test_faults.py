@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import time
+from datetime import datetime, timezone
 
 import pytest
 from conftest import CLIENT_ID, CLIENT_SECRET, ROOT
@@ -117,10 +118,13 @@ def test_a_rotated_secret_falls_back_to_the_next_one_and_warns(project):
 
 def test_a_coercible_value_of_the_wrong_type_is_coerced(project):
     some_id = project.emulator.matching_users()[5]["id"]
-    project.emulator.update_user(some_id, wallet="12", correction_point="-3")
+    # A timestamp with a space and no zone is still ISO 8601 (read as UTC), just not the API's usual form.
+    project.emulator.update_user(some_id, wallet="12", correction_point="-3", alumnized_at="2024-01-02 03:04:05")
     synced(project)
-    wallet, points = project.query("select wallet, correction_point from users where id = %s", (some_id,))[0]
+    wallet, points, alumnized = project.query(
+        "select wallet, correction_point, alumnized_at from users where id = %s", (some_id,))[0]
     assert (wallet, points) == (12, -3)
+    assert alumnized == datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     assert [c for (c,) in project.query(
         "select column_name from information_schema.columns where table_schema = 'ft42_raw' "
         "and position('__v_' in column_name) > 0")] == []
