@@ -48,7 +48,10 @@ _ARROW_TYPES = {"bigint": pa.int64(), "bool": pa.bool_(), "text": pa.string(), "
 ARROW_SCHEMA = pa.schema([
     pa.field(name, _ARROW_TYPES[spec["data_type"]], nullable=spec["nullable"]) for name, spec in USER_COLUMNS.items()
 ])
-_API_PATHS = {column: (api_key,) for api_key, column in FLAG_NAMES.items()}
+# Where each column's value sits in an API user: the renamed flags, else the `__`-joined path.
+_API_PATHS = {column: tuple(column.split("__")) for column in USER_COLUMNS} | {
+    column: (api_key,) for api_key, column in FLAG_NAMES.items()
+}
 
 
 class BadRecord(ValueError):
@@ -98,7 +101,7 @@ _COERCE: dict[str, tuple[Callable[[Any], Any], type]] = {
 
 
 def _field_values(users: list[dict[str, Any]], column: str) -> list[Any]:
-    path = _API_PATHS.get(column) or tuple(column.split("__"))
+    path = _API_PATHS[column]
     if len(path) == 1:
         return [user.get(path[0]) for user in users]
     values = []
@@ -117,7 +120,7 @@ def _coerced(values: list[Any], data_type: str, column: str, ids: list[Any]) -> 
         try:
             coerced.append(None if value is None else coerce(value))
         except ValueError as expected:
-            field = ".".join(_API_PATHS.get(column) or column.split("__"))
+            field = ".".join(_API_PATHS[column])
             raise BadRecord(f"user {user_id} has {field}={repr(value)[:60]}, expected {expected}") from None
     return coerced
 
@@ -138,7 +141,7 @@ def _column(users: list[dict[str, Any]], column: str, data_type: str, ids: list[
 
 
 def users_table(users: list[dict[str, Any]]) -> pa.Table:
-    """One page of API users as an Arrow table with exactly the declared columns and types."""
+    """A batch of API users as an Arrow table with exactly the declared columns and types."""
     ids = _field_values(users, "id")
     if None in ids:
         raise BadRecord(f"a user without an id: {sorted(users[ids.index(None)])}")
