@@ -44,7 +44,7 @@ def run_dbt(db: DbSettings, args: list[str]):
 @dataclass
 class BuildOutcome:
     success: bool
-    failure_messages: list[str] = field(default_factory=list)  # of the nodes that errored or failed
+    failure_messages: list[str] = field(default_factory=list)  # "node: message", of each node that errored or failed
 
 
 class PrewarmedDbt:
@@ -105,7 +105,8 @@ def _worker(answer_fd: int, target_path: Path) -> int:
     manifest = parsed.result if parsed.success else None
     result = dbtRunner(manifest=manifest).invoke([*request["args"], *project_args])
     nodes = getattr(result.result, "results", None) or []
-    failures = [node.message or "" for node in nodes if node.status in ("error", "fail")]
+    failures = [f"{node.node.name}: {node.message or node.status}" for node in nodes
+                if node.status in ("error", "fail")]
     build_done.set()
     with os.fdopen(answer_fd, "w") as answers:
         answers.write(json.dumps({"success": result.success, "failure_messages": failures}))

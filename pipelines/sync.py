@@ -90,7 +90,9 @@ def _dbt_failure(outcome: BuildOutcome) -> str:
             breaker = message.split("circuit breaker: ", 1)[1].splitlines()[0]
             return (f"circuit breaker: {breaker}; if those users really left, run "
                     "`make sync FULL=1 MAX_REMOVED_SHARE=1` once")
-    return "dbt build failed (see its output above)"
+    # Under cron dbt is quiet: this line is all the log says, so it names what failed.
+    failed = "; ".join(" ".join(message.split())[:300] for message in outcome.failure_messages)
+    return f"dbt build failed: {failed or 'see its output above'}"
 
 
 def build_users(conn, db: DbSettings, dbt: PrewarmedDbt, plan: RunPlan, counts: RunCounts, log: RunLog) -> None:

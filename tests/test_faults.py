@@ -144,12 +144,18 @@ def _bad_wallet(emu):
     emu.update_user(emu.matching_users()[7]["id"], wallet="abc")
 
 
+def _created_after_updated(emu):
+    emu.update_user(emu.matching_users()[9]["id"], created_at="2099-01-01T00:00:00.000Z")
+
+
 FAILING_FAULTS = {
     "API down after 3 requests": (_down_after_three, {}, "GET /v2/cursus/21/users?"),
     "API answers 503 to everything": (lambda emu: setattr(emu, "error_rate_5xx", 1.0), {}, "answered 50"),
     "hourly budget spent": (lambda emu: setattr(emu, "rate_per_hour", 5), {}, "hourly request budget is spent"),
     "hourly budget too small for the listing": (_budget_for_three_more, {}, "only 3 of the hourly budget"),
     "a value that cannot be coerced": (_bad_wallet, {}, "has wallet='abc', expected a whole number"),
+    "a listing that fails a data test": (_created_after_updated, {},
+                                         "dbt build failed: expression_is_true_int_ft42__current_students_updated_at"),
     "wrong client secret": (lambda emu: None, {"CLIENT_SECRET": "nope"}, "POST /oauth/token answered 401"),
     "unreachable API": (lambda emu: None, {"API_ROOT": "http://127.0.0.1:9"}, "got no answer from http://127.0.0.1:9"),
     "unreachable database": (lambda emu: None, {"DB_PORT": "9"}, "cannot connect to PostgreSQL at"),
