@@ -4,15 +4,18 @@
 
 Runs the product's entry point unchanged (`pipelines.ft42_pipeline.main`), then reads what dlt
 and dbt recorded about that run: the pipeline trace (extract = token + HTTP fetch + dlt's item
-processing, normalize, load = COPY/INSERT into the raw schema + merge) and dbt's run_results.json
-(per model/test). The parent (run_bench) timestamps this process's output lines for the rest.
+processing, normalize, load = COPY/INSERT into the raw schema + merge) and dbt's log, in JSON
+(per model/test: the sync's dbt writes no run_results.json). The parent (run_bench) timestamps
+this process's output lines for the rest.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,34 +32,33 @@ def token_seconds() -> float:
     return time.monotonic() - started
 
 
-def dbt_node_seconds(since: float) -> dict[str, float]:
-    """Per-node execution times from this run's run_results.json, wherever the sync sent dbt's
-    target dir: DBT_TARGET_PATH, dbt_project/target, or (today) .data/dbt/<host>-<port>-<db>."""
-    env = os.environ
-    roots = [Path(env.get("DBT_TARGET_PATH", "dbt_project/target")), Path("dbt_project/target"),
-             *Path(".data/dbt").glob(f"*-{env['DB_PORT']}-{env['DB_NAME']}")]
-    found = [path for root in roots if (path := root / "run_results.json").exists()
-             and path.stat().st_mtime >= since]
-    if not found:
-        return {}
-    results = json.loads(max(found, key=lambda path: path.stat().st_mtime).read_text())["results"]
-    return {result["unique_id"]: result["execution_time"] for result in results}
+def dbt_node_seconds(log_dir: Path) -> dict[str, float]:
+    """Per-node execution times from dbt's JSON log of this run (its NodeFinished events)."""
+    times = {}
+    for line in (log_dir / "dbt.log").read_text().splitlines():
+        event = json.loads(line)
+        if event["info"]["name"] == "NodeFinished":
+            times[event["data"]["node_info"]["unique_id"]] = event["data"]["run_result"]["execution_time"]
+    return times
 
 
 def main() -> int:
     out = Path(os.environ["BENCH_PROFILE_OUT"])
+    # The dbt process inherits these: its log of this run alone, one JSON event per line.
+    dbt_logs = Path(tempfile.mkdtemp(prefix="ft42-profile-dbt-"))
+    os.environ.update(DBT_LOG_PATH=str(dbt_logs), DBT_LOG_FORMAT_FILE="json")
     token = token_seconds()
     import dlt
 
     from pipelines import ft42_pipeline
 
-    started = time.time()
     status = ft42_pipeline.main([])
     trace = dlt.current.pipeline().last_trace
     steps = {step.step: (step.finished_at - step.started_at).total_seconds()
              for step in trace.steps if step.finished_at and step.step != "run"}
 
-    dbt_nodes = dbt_node_seconds(started)
+    dbt_nodes = dbt_node_seconds(dbt_logs)
+    shutil.rmtree(dbt_logs)
     out.write_text(json.dumps({"status": status, "token_s": token,
                                "dlt_steps_s": steps, "dbt_nodes_s": dbt_nodes}, indent=1))
     return status
