@@ -4,10 +4,8 @@
         unique_key='id',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
-        pre_hook="{{ removal_circuit_breaker(this, ref('int_ft42__current_students')) }}",
+        pre_hook="{{ remove_departed_users(this, ref('int_ft42__current_students')) }}",
         post_hook=[
-            "delete from {{ this }} as mirrored where not exists (
-                select from {{ ref('int_ft42__current_students') }} as listed where listed.id = mirrored.id)",
             "create index if not exists {{ this.identifier }}_login_idx on {{ this }} (login)",
             "create index if not exists {{ this.identifier }}_email_idx on {{ this }} (email)",
             "create index if not exists {{ this.identifier }}_kind_idx on {{ this }} (kind)",
