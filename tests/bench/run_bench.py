@@ -14,7 +14,7 @@ each process it starts (the sync's dbt process), read from /proc while it runs.
 2. full sync at 2 req/s and 1,200 req/h: wall time vs requests / 2 s       target: ≤ 1.10 × floor
 3. second sync after 1 % of the users changed: wall time, requests         target: ≤ 15 s
 4. peak RSS at 40k and at 10× the users                                    target: ≤ 400 MB; ≤ 1.5×
-plus a profile of one sync (dlt's step trace, dbt's run_results) to show where the time goes.
+plus a profile of one sync (dlt's step trace, dbt's log) to show where the time goes.
 
 This module is the command line; harness.py runs the processes and databases, scenarios.py
 measures, report.py formats the results.
