@@ -107,6 +107,18 @@ def test_stays_under_the_rate_limit_and_gets_no_429(project):
     assert users_table(project) == api_truth(project)
 
 
+def test_a_listing_of_whole_pages_spends_no_request_on_an_empty_page(project):
+    emulator = project.emulator
+    students = sorted(u["id"] for u in emulator.matching_users())
+    for user_id in students[:len(students) % 100]:
+        emulator.remove_user(user_id)
+    emulator.reset_log()
+    synced(project)
+    pages = [path for _, path, _ in emulator.request_log if "/users" in path]
+    assert len(pages) == len(students) // 100 >= 2
+    assert users_table(project) == api_truth(project)
+
+
 def test_a_rotated_secret_falls_back_to_the_next_one_and_warns(project):
     emulator = project.emulator
     emulator.client_secret_next = "the-next-secret-7"

@@ -43,7 +43,10 @@ class IdKeysetPaginator(BasePaginator):
         if data:
             self.after_id = max(user["id"] for user in data)
         self.fetched += len(data)
-        self._has_next_page = len(data) >= self.page_size
+        # X-Total counts this query's users, the ones after the cursor: when this page holds
+        # them all, asking for the next one (empty) would only spend a request of the budget.
+        holds_the_rest = response.headers.get("X-Total") == str(len(data))
+        self._has_next_page = len(data) >= self.page_size and not holds_the_rest
         if self.on_page:
             self.on_page(self.fetched, self.total)
 
@@ -60,8 +63,7 @@ class IdKeysetPaginator(BasePaginator):
         remaining = response.headers.get("X-Hourly-RateLimit-Remaining", "")
         if not remaining.isdigit():
             return
-        # The pages after this one, plus the empty page that ends a listing of whole pages.
-        needed = math.floor(self.total / self.page_size)
+        needed = math.ceil(self.total / self.page_size) - 1  # the pages after this one
         if needed > int(remaining):
             limit = response.headers.get("X-Hourly-RateLimit-Limit", "?")
             latest_reset = datetime.now(timezone.utc) + timedelta(hours=1)
