@@ -107,6 +107,16 @@ def test_stays_under_the_rate_limit_and_gets_no_429(project):
     assert users_table(project) == api_truth(project)
 
 
+def test_the_token_request_does_not_hold_back_the_first_pages(project):
+    emulator = project.emulator
+    emulator.rate_per_second = 2  # the emulator does not count token requests against it
+    arrivals = []
+    emulator.on_list_request = lambda emu, page: arrivals.append(time.monotonic())
+    synced(project)
+    assert arrivals[1] - arrivals[0] < 0.5  # both of the first second's slots go to pages
+    assert arrivals[2] - arrivals[0] > 1.0 and emulator.count_429 == 0
+
+
 def test_a_listing_of_whole_pages_spends_no_request_on_an_empty_page(project):
     emulator = project.emulator
     students = sorted(u["id"] for u in emulator.matching_users())

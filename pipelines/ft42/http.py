@@ -35,7 +35,7 @@ class RateLimitedAdapter(HTTPAdapter):
         self.requests_sent = 0
         self.bytes_received = 0
 
-    def _wait_for_slot(self) -> None:
+    def _wait_for_slot(self) -> float:
         with self._lock:
             while True:
                 now = time.monotonic()
@@ -43,8 +43,17 @@ class RateLimitedAdapter(HTTPAdapter):
                     self._sent.popleft()
                 if len(self._sent) < self.per_second:
                     self._sent.append(now)
-                    return
+                    return now
                 time.sleep(self._sent[0] + 1.0 + WINDOW_MARGIN - now)
+
+    def _free_slot_if_not_counted(self, slot: float, response: Response) -> None:
+        """A response whose window still has every request left (the token endpoint's) did not
+        count against the limit: the next page may take its slot at once, not a second later."""
+        remaining = response.headers.get("X-Secondly-RateLimit-Remaining", "")
+        if remaining.isdigit() and int(remaining) >= self.per_second:
+            with self._lock:
+                if slot in self._sent:
+                    self._sent.remove(slot)
 
     def _learn_limits(self, response: Response) -> None:
         limit = response.headers.get("X-Secondly-RateLimit-Limit")
@@ -53,11 +62,12 @@ class RateLimitedAdapter(HTTPAdapter):
 
     def send(self, request, **kwargs) -> Response:
         for _ in range(MAX_RATE_LIMIT_RETRIES):
-            self._wait_for_slot()
+            slot = self._wait_for_slot()
             self.requests_sent += 1
             response = super().send(request, **kwargs)
             self.bytes_received += len(response.content)
             self._learn_limits(response)
+            self._free_slot_if_not_counted(slot, response)
             if response.status_code != 429:
                 return response
             self.responses_429 += 1
