@@ -95,7 +95,13 @@ def _worker(answer_fd: int, target_path: Path) -> int:
     from dbt.cli.main import dbtRunner
 
     project_args = [*_project_args(target_path), "--no-write-json"]
-    parsed = dbtRunner().invoke(["parse", "--quiet", *project_args])
+    # Silent: a failure is retried from scratch, and that retry says why if it fails too.
+    parsed = dbtRunner().invoke(["parse", "--log-level", "none", *project_args])
+    if not parsed.success:
+        # dbt's partial parsing mishandles some edits to YAML snapshots (dbt-core #4771,
+        # #11444: "found two snapshots with the name"), and every later run would fail the same
+        # way. A full parse also rewrites the cache it read.
+        parsed = dbtRunner().invoke(["parse", "--quiet", "--no-partial-parse", *project_args])
     request = sys.stdin.readline()
     if not request:
         return 0  # the sync ended before it needed dbt
