@@ -7,9 +7,9 @@ hourly one (give up), or treat a 200 with a cut-off JSON body as the transient f
 
 from __future__ import annotations
 
+import math
 import threading
 import time
-from collections import deque
 
 from dlt.common.json import json
 from dlt.sources.helpers.requests import Client
@@ -20,41 +20,47 @@ DEFAULT_PER_SECOND = 2  # the API's default when the headers are missing
 # A 429 asking for a longer wait than this means the hourly budget is gone: fail, don't hang.
 MAX_RATE_LIMIT_WAIT = 60.0
 MAX_RATE_LIMIT_RETRIES = 30
-# Server and client clocks see a request at slightly different instants.
-WINDOW_MARGIN = 0.02
 
 
 class RateLimitedAdapter(HTTPAdapter):
-    """Sends at most the advertised number of requests in any one-second window."""
+    """Sends at most the advertised number of requests in any one-second window of the server's.
+
+    A request counts from when its response arrived here: the server counted it before it
+    answered, so the request that takes its slot a second later reaches the server more than a
+    second after it, whatever the network's delays, with no margin to guess.
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self._lock = threading.Lock()
-        self._sent: deque[float] = deque()
+        self._window_changed = threading.Condition()
+        # One entry per request in the current window: when its response arrived, inf in flight.
+        self._window: list[float] = []
         self.per_second = DEFAULT_PER_SECOND
         self.responses_429 = 0
         self.requests_sent = 0
         self.bytes_received = 0
 
-    def _wait_for_slot(self) -> float:
-        with self._lock:
+    def _take_slot(self) -> None:
+        with self._window_changed:
             while True:
                 now = time.monotonic()
-                while self._sent and now - self._sent[0] >= 1.0 + WINDOW_MARGIN:
-                    self._sent.popleft()
-                if len(self._sent) < self.per_second:
-                    self._sent.append(now)
-                    return now
-                time.sleep(self._sent[0] + 1.0 + WINDOW_MARGIN - now)
+                self._window = [answered for answered in self._window if now - answered < 1.0]
+                if len(self._window) < self.per_second:
+                    self._window.append(math.inf)
+                    return
+                oldest = min(self._window)
+                self._window_changed.wait(None if oldest == math.inf else oldest + 1.0 - now)
 
-    def _free_slot_if_not_counted(self, slot: float, response: Response) -> None:
-        """A response whose window still has every request left (the token endpoint's) did not
-        count against the limit: the next page may take its slot at once, not a second later."""
-        remaining = response.headers.get("X-Secondly-RateLimit-Remaining", "")
-        if remaining.isdigit() and int(remaining) >= self.per_second:
-            with self._lock:
-                if slot in self._sent:
-                    self._sent.remove(slot)
+    def _settle_slot(self, response: Response | None) -> None:
+        """Date the slot by the response; free it if the response says the request did not count
+        (its window still has every request left: the token endpoint's)."""
+        remaining = response.headers.get("X-Secondly-RateLimit-Remaining", "") if response is not None else ""
+        counted = not (remaining.isdigit() and int(remaining) >= self.per_second)
+        with self._window_changed:
+            self._window.remove(math.inf)
+            if counted:
+                self._window.append(time.monotonic())
+            self._window_changed.notify_all()
 
     def _learn_limits(self, response: Response) -> None:
         limit = response.headers.get("X-Secondly-RateLimit-Limit")
@@ -63,12 +69,15 @@ class RateLimitedAdapter(HTTPAdapter):
 
     def send(self, request, **kwargs) -> Response:
         for _ in range(MAX_RATE_LIMIT_RETRIES):
-            slot = self._wait_for_slot()
+            self._take_slot()
             self.requests_sent += 1
-            response = super().send(request, **kwargs)
-            self.bytes_received += len(response.content)
-            self._learn_limits(response)
-            self._free_slot_if_not_counted(slot, response)
+            response = None
+            try:
+                response = super().send(request, **kwargs)
+                self.bytes_received += len(response.content)
+                self._learn_limits(response)
+            finally:
+                self._settle_slot(response)
             if response.status_code != 429:
                 return response
             self.responses_429 += 1
