@@ -222,9 +222,8 @@ class Bench:
             "DB_PORT": str(self.pg_port), "DB_USER": "postgres", "DB_PASSWORD": "", "DB_NAME": "bench",
             "USERS_SCHEMA": "public", "RAW_SCHEMA": "ft42_raw",
             "DLT_DATA_DIR": str(run_dir / "dlt"), "SYNC_LOG_FILE": str(run_dir / "update_users.log"),
-            # Where dbt writes target/ and logs/ unless the sync says otherwise: not into the
-            # checkout's dbt_project/, and one dir for the session so partial parsing still works.
-            "DBT_TARGET_PATH": str(self.workdir / "dbt-target"),
+            # dbt's log, out of the checkout's dbt_project/. Its target/ is the sync's own
+            # (--target-path, per server: partial parsing works across the session's runs).
             "DBT_LOG_PATH": str(self.workdir / "dbt-logs"),
         }
 
