@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .settings import DbSettings
+from .warehouse import connect
 
 COLUMNS = """
     run_id        bigserial primary key,
@@ -26,8 +27,11 @@ COLUMNS = """
     cursor_before timestamptz,
     cursor_after  timestamptz,
     load_id       text,
-    error         text
+    error         text,
+    published_at  timestamptz
 """
+# Columns added since the first version, for ledgers created by it.
+ADDED_COLUMNS = {"published_at": "timestamptz"}
 
 
 @dataclass(frozen=True)
@@ -53,12 +57,18 @@ class Ledger:
     def __init__(self, conn, db: DbSettings) -> None:
         self.conn = conn
         self.conn.autocommit = True
-        self.table = f'"{db.users_schema}".sync_runs'
+        self.table = self._table(db)
         with self.conn.cursor() as cur:
             cur.execute(f'create schema if not exists "{db.users_schema}"')
             cur.execute(f"create table if not exists {self.table} ({COLUMNS})")
+            for column, data_type in ADDED_COLUMNS.items():
+                cur.execute(f"alter table {self.table} add column if not exists {column} {data_type}")
             # Only the lock holder runs; a run still marked running was killed.
             cur.execute(f"update {self.table} set status = 'interrupted' where status = 'running'")
+
+    @staticmethod
+    def _table(db: DbSettings) -> str:
+        return f'"{db.users_schema}".sync_runs'
 
     def last_runs(self) -> LastRuns:
         with self.conn.cursor() as cur:
@@ -71,6 +81,23 @@ class Ledger:
             cur.execute(f"insert into {self.table} (mode, cursor_before) values (%s, %s) returning run_id",
                         (mode, cursor_before))
             return cur.fetchone()[0]
+
+    def record_load(self, run_id: int, load_id: str | None) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(f"update {self.table} set load_id = %s where run_id = %s", (load_id, run_id))
+
+    @staticmethod
+    def record_failure(db: DbSettings, run_id: int, error: str) -> None:
+        """Mark a run failed from a connection of its own: the run's may be busy or gone."""
+        conn = connect(db)
+        try:
+            with conn, conn.cursor() as cur:
+                # The run's own transaction may hold the row a moment longer: wait a little, not forever.
+                cur.execute("set local lock_timeout = '5s'")
+                cur.execute(f"update {Ledger._table(db)} set finished_at = now(), status = 'failed', error = %s "
+                            "where run_id = %s and status = 'running'", (error, run_id))
+        finally:
+            conn.close()
 
     def finish(self, run_id: int, counts: RunCounts, *, cursor_after: datetime | None = None,
                error: str | None = None) -> None:

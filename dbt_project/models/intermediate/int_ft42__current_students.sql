@@ -1,6 +1,8 @@
 {#-
     The reference full listing: the one this run just loaded (the sync passes its load id in
-    FT42_FULL_LOAD_ID), else the last full listing of a succeeded sync, from the run ledger.
+    FT42_FULL_LOAD_ID), else the last full listing that reached `users`, from the run ledger: a
+    sync that published `users` and failed after it (in the snapshot, say) still counts, or the
+    next run would bring back the users its listing had removed.
     An env var rather than a dbt var: a changed var forces dbt to re-parse the whole project.
 -#}
 {%- set full_load_id = env_var('FT42_FULL_LOAD_ID', '') -%}
@@ -20,7 +22,7 @@ reference_listing as (
         (
             select max(load_id::numeric)
             from {{ source('ft42_sync', 'sync_runs') }}
-            where mode = 'full' and status = 'succeeded'
+            where mode = 'full' and (status = 'succeeded' or published_at is not null)
         )
     ) as load_id
 

@@ -10,6 +10,7 @@
             "create index if not exists {{ this.identifier }}_email_idx on {{ this }} (email)",
             "create index if not exists {{ this.identifier }}_kind_idx on {{ this }} (kind)",
             "create index if not exists {{ this.identifier }}_updated_at_idx on {{ this }} (updated_at)",
+            "{{ record_publication() }}",
         ],
     )
 }}
