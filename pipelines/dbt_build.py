@@ -70,6 +70,10 @@ class PrewarmedDbt:
             return BuildOutcome(False, [f"the dbt process ended with code {self._process.wait()}"])
         return BuildOutcome(**json.loads(answer))
 
+    def kill(self) -> None:
+        """Ends it now, mid-build included: its open transaction is rolled back, never committed."""
+        self._process.kill()
+
     def close(self) -> None:
         """Ends it: a warm-up finishes and exits (killing it would leave dbt's semaphores behind
         with a warning), a build still running (the sync is stopping) exits at once."""

@@ -19,22 +19,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .settings import DATA_DIR, LOG_FILE, PROJECT_ROOT, ConfigError
-
-# dlt reads .dlt/config.toml from its project dir and keeps its working state in its data dir;
-# pin both to the checkout so cron's working directory does not matter.
-os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))
-os.environ.setdefault("DLT_DATA_DIR", str(DATA_DIR / "dlt"))
-# Arrow's default allocator (mimalloc) holds on to the memory of each freed page batch and load
-# file: with it the sync peaked 40-70 MiB higher at 40k users, varying run to run, for no gain
-# in speed (make bench). Set before dlt imports pyarrow.
-os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
-
-from . import warehouse  # noqa: E402
-from .dbt_build import dbt_target_path, run_dbt  # noqa: E402
-from .run_log import RunLog  # noqa: E402
-from .settings import load_settings, require_api_credentials  # noqa: E402
-from .sync import SyncFailed, sync  # noqa: E402
+from . import warehouse
+from .dbt_build import dbt_target_path, run_dbt
+from .failures import describe_error
+from .run_guard import RunGuard
+from .run_log import RunLog
+from .settings import LOG_FILE, PROJECT_ROOT, ConfigError, load_settings, require_api_credentials
+from .sync import sync
 
 EXIT_FAILED = 1
 EXIT_ALREADY_RUNNING = 75  # EX_TEMPFAIL: cron may simply try again next time
@@ -84,18 +75,25 @@ def main(argv: list[str] | None = None) -> int:
     if command != "sync":
         return run_tool(command, argv[1:])
 
+    # dlt reads .dlt/config.toml from its project dir: the checkout's, whatever cron's working
+    # directory.
+    os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))
     log = RunLog(Path(os.environ.get("SYNC_LOG_FILE") or LOG_FILE))
     log("Starting users update...")
+    guard = RunGuard(lambda reason: log(f"Update failed: {reason}", error=True))
     try:
         settings = load_settings()
         require_api_credentials(settings.api)
-        sync(settings, log)
+        guard.watch(settings.sync.run_deadline_minutes)
+        sync(settings, log, guard)
     except warehouse.SyncAlreadyRunning as error:
         log(f"Update skipped: {error}", error=True)
         return EXIT_ALREADY_RUNNING
-    except (ConfigError, SyncFailed) as error:
-        log(f"Update failed: {error}", error=True)
+    except Exception as error:  # the promise: one line, whatever went wrong
+        log(f"Update failed: {describe_error(error, None)}", error=True)
         return EXIT_FAILED
+    finally:
+        guard.done()
     log("Update complete")
     return 0
 

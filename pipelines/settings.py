@@ -58,6 +58,7 @@ class SyncSettings:
     lag_minutes: float
     max_removed_share: float
     export_dir: Path  # where the old system's export and fetch metadata files live
+    run_deadline_minutes: float = 45
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lag_minutes=number_setting(env, "INCREMENTAL_LAG_MINUTES", 10, float),
         max_removed_share=number_setting(env, "MAX_REMOVED_SHARE", 0.05, float),
         export_dir=Path(env.get("EXPORT_DIR") or PROJECT_ROOT / "exports" / "08_users"),
+        run_deadline_minutes=number_setting(env, "RUN_DEADLINE_MINUTES", 45, float),
     )
     return Settings(api=api, db=db, sync=sync)
 

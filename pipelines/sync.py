@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import dlt
+import psycopg2
+import pyarrow as pa
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from . import users_changes, warehouse
+from . import dlt_workdir, users_changes, warehouse
 from .dbt_build import BuildOutcome, PrewarmedDbt
-from .failures import describe_failure
+from .failures import SyncFailed, describe_error, describe_failure, without_row_data
 from .ft42 import Ft42Api, connect_api, ft42_source
 from .ledger import LastRuns, Ledger, RunCounts
 from .legacy_files import write_fetch_metadata
 from .progress import FetchProgress, interactive
+from .run_guard import RunGuard
 from .run_log import RunLog
 from .settings import DbSettings, Settings, SyncSettings
 
-
-class SyncFailed(Exception):
-    """A step failed; the message is the one line the user sees."""
+PIPELINE_NAME = "ft42_users"
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,14 @@ def plan_run(last: LastRuns, sync: SyncSettings, now: datetime) -> RunPlan:
 
 def fetch_and_load(settings: Settings, db: DbSettings, api: Ft42Api, plan: RunPlan, log: RunLog,
                    counts: RunCounts) -> None:
+    pipelines_dir = dlt_workdir.destination_dir(dlt_workdir.data_dir(), db)
+    set_aside = dlt_workdir.set_aside_unfinished(pipelines_dir, PIPELINE_NAME)
+    if set_aside:
+        log(f"Set aside the unfinished load an interrupted or failed run left behind (kept in {set_aside}); "
+            "fetching afresh")
     pipeline = dlt.pipeline(
-        pipeline_name="ft42_users",
+        pipeline_name=PIPELINE_NAME,
+        pipelines_dir=str(pipelines_dir),
         destination=dlt.destinations.postgres(credentials={
             "host": db.host, "port": db.port, "database": db.name,
             "username": db.user, "password": db.password,
@@ -61,15 +69,10 @@ def fetch_and_load(settings: Settings, db: DbSettings, api: Ft42Api, plan: RunPl
     )
     progress = FetchProgress() if interactive() else None
     try:
-        if pipeline.has_pending_data:
-            # A run killed after its fetch left a complete package; dlt's run() would load only
-            # that and stop, so finish it first, then fetch afresh.
-            log("Loading the complete fetch an interrupted run left behind")
-            pipeline.run()
         load_info = pipeline.run(ft42_source(api, settings.api.cursus_id, plan.updated_between, progress),
                                  loader_file_format="parquet")
     except PipelineStepFailed as failure:
-        raise SyncFailed(describe_failure(failure, settings.api.root)) from None
+        raise SyncFailed(describe_failure(failure, settings.api.root, db)) from None
     finally:
         if progress:
             progress.close()
@@ -77,6 +80,7 @@ def fetch_and_load(settings: Settings, db: DbSettings, api: Ft42Api, plan: RunPl
         if api.auth.used_next_secret:
             log("Warning: CLIENT_SECRET was rejected and CLIENT_SECRET_NEXT worked: "
                 "move CLIENT_SECRET_NEXT into CLIENT_SECRET in .env before the old one is needed again")
+    dlt_workdir.forget_loaded_packages(pipelines_dir, PIPELINE_NAME)
     counts.rows_fetched = pipeline.last_trace.last_normalize_info.row_counts.get("users", 0)
     counts.load_id = load_info.loads_ids[-1] if load_info.loads_ids else None
     timings = ", ".join(f"{step.step} {(step.finished_at - step.started_at).total_seconds():.1f} s"
@@ -90,18 +94,20 @@ def _dbt_failure(outcome: BuildOutcome) -> str:
             breaker = message.split("circuit breaker: ", 1)[1].splitlines()[0]
             return (f"circuit breaker: {breaker}; if those users really left, run "
                     "`make sync FULL=1 MAX_REMOVED_SHARE=1` once")
-    # Under cron dbt is quiet: this line is all the log says, so it names what failed.
-    failed = "; ".join(" ".join(message.split())[:300] for message in outcome.failure_messages)
+    # Under cron dbt is quiet: this line is all the log says, so it names what failed (but never
+    # the rows: a database error's detail quotes them).
+    failed = "; ".join(without_row_data(message)[:300] for message in outcome.failure_messages)
     return f"dbt build failed: {failed or 'see its output above'}"
 
 
-def build_users(conn, db: DbSettings, dbt: PrewarmedDbt, plan: RunPlan, counts: RunCounts, log: RunLog) -> None:
+def build_users(conn, db: DbSettings, dbt: PrewarmedDbt, plan: RunPlan, run_id: int, counts: RunCounts,
+                log: RunLog) -> None:
     """dbt build; `conn` (autocommit) reads users before and after to count what it did."""
     before = users_changes.read_state(conn, db)
     full_load_id = counts.load_id if plan.mode == "full" else ""
     # On a terminal dbt's own lines show each model and test as it runs; under cron, one line.
     quiet = [] if interactive() else ["--quiet"]
-    outcome = dbt.build([*quiet, "build"], {"FT42_FULL_LOAD_ID": full_load_id or ""})
+    outcome = dbt.build([*quiet, "build"], {"FT42_FULL_LOAD_ID": full_load_id or "", "FT42_RUN_ID": str(run_id)})
     if not outcome.success:
         raise SyncFailed(_dbt_failure(outcome))
     changes = users_changes.changes_since(conn, db, before)
@@ -110,8 +116,21 @@ def build_users(conn, db: DbSettings, dbt: PrewarmedDbt, plan: RunPlan, counts: 
     log(f"Users: {changes}")
 
 
-def sync(settings: Settings, log: RunLog) -> None:
+def sync(settings: Settings, log: RunLog, guard: RunGuard) -> None:
+    # Arrow's default allocator (mimalloc) keeps the memory of every freed page batch and load
+    # file: the sync's peak grew and varied from run to run, for no gain in speed.
+    pa.set_memory_pool(pa.system_memory_pool())
+    guard.step = "the connection to PostgreSQL"
     db = warehouse.resolve(settings.db)
+    try:
+        _sync_into(db, settings, log, guard)
+    except (SyncFailed, warehouse.SyncAlreadyRunning):
+        raise
+    except Exception as error:  # a database that went away, a bug: still one line
+        raise SyncFailed(describe_error(error, db)) from error
+
+
+def _sync_into(db: DbSettings, settings: Settings, log: RunLog, guard: RunGuard) -> None:
     if settings.db.host is None:
         log(f"Using the embedded PostgreSQL in {settings.db.embedded_dir} "
             f"(127.0.0.1:{db.port}, database {db.name})")
@@ -121,17 +140,26 @@ def sync(settings: Settings, log: RunLog) -> None:
         plan = plan_run(ledger.last_runs(), settings.sync, datetime.now(timezone.utc))
         log(f"Mode: {plan.mode} ({plan.reason})")
         run_id, counts = ledger.start(plan.mode, plan.cursor_before), RunCounts()
+        guard.on_end(lambda reason: Ledger.record_failure(db, run_id, reason))
         api = connect_api(settings.api.root, settings.api.client_id, settings.api.client_secret,
                           settings.api.client_secret_next)
         dbt = PrewarmedDbt(db, {"MAX_REMOVED_SHARE": str(settings.sync.max_removed_share)})
+        guard.on_end(lambda _reason: dbt.kill())  # first: its open transaction must not commit
         try:
+            guard.step = "the fetch and load"
             fetch_and_load(settings, db, api, plan, log, counts)
-            build_users(lock, db, dbt, plan, counts, log)
-        except SyncFailed as failure:
-            ledger.finish(run_id, counts, error=str(failure))
+            # Before dbt: once the listing reaches users, later runs must find which load it was.
+            ledger.record_load(run_id, counts.load_id)
+            guard.step = "the dbt build"
+            warehouse.check_lock(lock)
+            build_users(lock, db, dbt, plan, run_id, counts, log)
+        except Exception as failure:
+            with suppress(psycopg2.Error):  # a database that went away cannot take the record
+                ledger.finish(run_id, counts, error=describe_error(failure, db))
             raise
         finally:
             dbt.close()
+        guard.step = "recording the run"
         # The next window starts where this run started: whatever changed while it ran is
         # fetched again next time rather than missed.
         ledger.finish(run_id, counts, cursor_after=plan.started_at)

@@ -174,6 +174,12 @@ def take_sync_lock(db: DbSettings):
                              "this one stopped without changing anything")
 
 
+def check_lock(conn) -> None:
+    """Raise if the lock's connection was lost: another sync may be writing by now."""
+    with conn.cursor() as cur:
+        cur.execute("select 1")
+
+
 def dbt_environment(db: DbSettings) -> dict[str, str]:
     """The variables dbt's profiles.yml reads, for the resolved warehouse."""
     return {
