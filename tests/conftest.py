@@ -94,7 +94,7 @@ class Project:
 
     @property
     def dbt_target(self) -> Path:
-        """Where dbt writes for this database (pipelines.sync.dbt_target_path)."""
+        """Where dbt writes for this database (pipelines.dbt_build.dbt_target_path)."""
         return ROOT / ".data" / "dbt" / f"{self.server.host}-{self.server.port}-{self.database}"
 
     @property
