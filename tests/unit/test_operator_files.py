@@ -132,12 +132,16 @@ def test_a_full_run_has_no_since_so_the_files_say_the_epoch(tmp_path):
 # --------------------------------------------------------------------------------- progress
 
 
-def test_the_progress_line_counts_pages_from_x_total_and_estimates_the_time_left():
+@pytest.mark.parametrize("fetched, shown", [
+    (500, "\r  fetching: 5/13 pages, 500/1234 users, 0.5 req/s, ETA 0m16s "),
+    (100, "\r  fetching: 1/13 pages, 100/1234 users, 0.1 req/s, ETA 2m00s "),
+])
+def test_the_progress_line_counts_pages_from_x_total_and_estimates_the_time_left(fetched, shown):
     screen = io.StringIO()
     line = progress.FetchProgress(screen)
-    line.started = time.monotonic() - 10  # five pages in ten seconds
-    line(500, 1234)
-    assert screen.getvalue() == "\r  fetching: 5/13 pages, 500/1234 users, 0.5 req/s, ETA 0m16s "
+    line.started = time.monotonic() - 10  # ten seconds into the fetch
+    line(fetched, 1234)
+    assert screen.getvalue() == shown
 
 
 def test_the_progress_line_ends_with_a_newline_only_if_it_was_shown():

@@ -79,6 +79,14 @@ def test_at_most_two_requests_in_any_second_counted_from_their_responses(adapter
         assert len(counted) < adapter.per_second
 
 
+def test_a_second_means_a_whole_second(adapter, clock):
+    start = clock.now
+    request(adapter, clock, answered_after=0.0, remaining="1")
+    request(adapter, clock, answered_after=0.0, remaining="0")
+    clock.now += 0.95
+    assert round(request(adapter, clock, answered_after=0.0) - start, 3) == 1.0
+
+
 def test_a_request_counts_from_its_response_however_late_it_arrives(adapter, clock):
     start = clock.now
     request(adapter, clock, answered_after=0.0, remaining="1")
