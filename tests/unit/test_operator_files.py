@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import shlex
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,8 +23,9 @@ ROOT = cron.PROJECT_ROOT
 
 
 def test_the_cron_line_runs_make_sync_in_the_checkout_and_appends_to_its_log():
+    root, log = shlex.quote(str(ROOT)), shlex.quote(str(ROOT / "logs" / "cron.log"))
     assert cron.cron_line(6, "/usr/bin/make") == (
-        f"0 */6 * * * cd {ROOT} && /usr/bin/make -s sync >> {ROOT}/logs/cron.log 2>&1 # ft42-sync {ROOT}")
+        f"0 */6 * * * cd {root} && /usr/bin/make -s sync >> {log} 2>&1 # ft42-sync {ROOT}")
     assert cron.cron_line(12, "/usr/bin/make").startswith("0 0,12 * * * cd ")
 
 
@@ -45,7 +47,7 @@ def test_a_checkout_path_crontab_cannot_hold_is_refused(monkeypatch):
     (f"0 */4 * * * cd /x{ROOT} && make -s sync # ft42-sync /x{ROOT}", False),
     (f"# ft42-sync {ROOT} was here: 0 */6 * * * true", False),
     ("17 3 * * * /usr/bin/true", False),
-])
+], ids=["ours", "ours-trailing-space", "sibling-checkout", "nested-checkout", "marker-mid-line", "unrelated"])
 def test_only_this_checkouts_line_is_recognised_as_ours(line, ours):
     assert cron.is_ours(line) is ours
 
