@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help sync demo test bench dbt dbt-test docs docs-serve lint psql db-stop clean cron-install cron-remove cron-show status export
+.PHONY: help sync demo test test-fast bench dbt dbt-test docs docs-serve lint psql db-stop clean cron-install cron-remove cron-show status export
 EVERY ?= 6
 
 help: ## List the targets
@@ -23,6 +23,9 @@ demo: $(INSTALLED) ## Full sync of 40,335 emulated students into the embedded Po
 
 test: $(INSTALLED) ## Run the test-suite (pytest + dbt tests) on the emulator and a real PostgreSQL
 	@$(PY) -m pytest -n 2 --dist loadgroup tests
+
+test-fast: $(INSTALLED) ## Run the unit tests and dbt unit tests only (seconds; no emulator)
+	@$(PY) -m pytest -q tests/unit
 
 bench: $(INSTALLED) ## Benchmark the sync on the emulator (~12 min; writes tests/bench/RESULTS.md; ARGS=--quick)
 	@$(PY) -m tests.bench.run_bench $(ARGS)

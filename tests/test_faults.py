@@ -6,15 +6,12 @@ byte-for-byte what it was before, the exit is non-zero and the message says what
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import time
 from datetime import datetime, timezone
 
 import pytest
-from conftest import CLIENT_ID, CLIENT_SECRET, ROOT
-from test_sync import api_truth, users_table
+from conftest import CLIENT_ID, CLIENT_SECRET
+from helpers import api_truth, failure_line, kill_sync_while_it_writes, table_bytes, users_table
 
 from pipelines.warehouse import SYNC_LOCK_KEY
 from scripts.ft42_emulator import Emulator
@@ -28,11 +25,6 @@ def emulator():
     """Five pages are enough to put a fault in the middle of a listing."""
     with Emulator(students=456, seed=11, client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as emu:
         yield emu
-
-
-def table_bytes(project) -> list[tuple]:
-    """Every value and every row version (xmin) of users: equal means not touched at all."""
-    return project.query("select u::text, xmin::text from users u order by id")
 
 
 def after_nth_list_request(n: int, action):
@@ -58,12 +50,6 @@ def synced(project, **env):
     result = project.sync(**FAST_RETRIES, **env)
     assert result.returncode == 0, result.stdout + result.stderr
     return result
-
-
-def failure_line(result) -> str:
-    lines = [line for line in result.stderr.splitlines() if "Update failed" in line or "Update skipped" in line]
-    assert len(lines) == 1, result.stdout + result.stderr
-    return lines[0]
 
 
 COMPLETING_FAULTS = {
@@ -216,36 +202,6 @@ def test_a_second_sync_while_one_runs_exits_at_once_with_its_own_code(project):
     assert "another sync is already writing" in failure_line(result)
     assert "Error 75" in result.stderr
     assert table_bytes(project) == before
-
-
-def _wait_until(condition, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the sync never reached the point to kill it at"
-        time.sleep(0.05)
-
-
-def kill_sync_while_it_writes(project, table: str) -> None:
-    """Start a sync, catch it waiting to write `table` (inside its transaction), SIGKILL it."""
-    # Block writes, not reads, so the sync gets as far as its write before it waits.
-    blocker = project.server.connect(project.database)
-    with blocker.cursor() as cur:
-        cur.execute(f"lock table {table} in exclusive mode")
-    sync = subprocess.Popen([str(ROOT / ".venv/bin/python"), "-m", "pipelines.ft42_pipeline"], cwd=ROOT,
-                            env=project.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_until(lambda: project.query(
-            "select count(*) from pg_stat_activity where datname = current_database() "
-            "and wait_event_type = 'Lock'")[0][0] > 0)
-        os.kill(sync.pid, signal.SIGKILL)
-        sync.wait()
-    finally:
-        blocker.rollback()
-        blocker.close()
-    # The killed sync's server session ends once it finds its client gone.
-    _wait_until(lambda: project.query(
-        "select count(*) from pg_stat_activity where datname = current_database() "
-        "and pid <> pg_backend_pid()")[0][0] == 0)
 
 
 @pytest.mark.parametrize("blocked_table", ["ft42_raw.users", "public.users"], ids=["mid-load", "mid-dbt"])

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from urllib.parse import parse_qs, urlsplit
 
-from test_faults import kill_sync_while_it_writes, table_bytes
-from test_sync import api_truth, assert_synced, users_table
+from helpers import api_truth, assert_synced, kill_sync_while_it_writes, table_bytes, users_table
 
 
 def list_requests(emulator) -> list[str]:

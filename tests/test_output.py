@@ -7,7 +7,7 @@ import pty
 import subprocess
 
 from conftest import ROOT
-from test_sync import assert_synced
+from helpers import assert_synced
 
 
 def sync_on_a_terminal(project) -> str:

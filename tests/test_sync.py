@@ -5,56 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from conftest import ROOT
-
-USERS_COLUMNS = [
-    ("id", "bigint"), ("email", "text"), ("login", "text"), ("first_name", "text"),
-    ("last_name", "text"), ("usual_full_name", "text"), ("usual_first_name", "text"), ("kind", "text"),
-    ("displayname", "text"), ("staff_p", "boolean"), ("correction_point", "integer"),
-    ("pool_month", "text"), ("pool_year", "text"), ("location", "text"), ("wallet", "bigint"),
-    ("phone", "text"), ("anonymize_date", "timestamp with time zone"),
-    ("data_erasure_date", "timestamp with time zone"), ("created_at", "timestamp with time zone"),
-    ("updated_at", "timestamp with time zone"), ("alumnized_at", "timestamp with time zone"),
-    ("alumni_p", "boolean"), ("active_p", "boolean"), ("image_link", "text"), ("image_large", "text"),
-    ("image_medium", "text"), ("image_small", "text"), ("image_micro", "text"), ("url", "text"),
-    ("ingested_at", "timestamp with time zone"),
-]
-DATA_COLUMNS = [name for name, _ in USERS_COLUMNS if name != "ingested_at"]
-TIMESTAMPS = {"anonymize_date", "data_erasure_date", "created_at", "updated_at", "alumnized_at"}
-
-
-def instant(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def expected_row(user: dict) -> tuple:
-    """What `users` must hold for one API user object, column by column."""
-    image = user["image"] or {}
-    versions = image.get("versions") or {}
-    flat = {
-        **{k: v for k, v in user.items() if k != "image"},
-        "staff_p": user["staff?"], "alumni_p": user["alumni?"], "active_p": user["active?"],
-        "image_link": image.get("link"), "image_large": versions.get("large"),
-        "image_medium": versions.get("medium"), "image_small": versions.get("small"),
-        "image_micro": versions.get("micro"),
-    }
-    return tuple(instant(flat[c]) if c in TIMESTAMPS else flat[c] for c in DATA_COLUMNS)
-
-
-def users_table(project) -> dict[int, tuple]:
-    rows = project.query(f"select {', '.join(DATA_COLUMNS)} from users")
-    return {row[0]: row for row in rows}
-
-
-def api_truth(project) -> dict[int, tuple]:
-    return {u["id"]: expected_row(u) for u in project.emulator.matching_users()}
+from helpers import DATA_COLUMNS, USERS_COLUMNS, api_truth, assert_synced, users_table
 
 
 def ingested_at(project) -> dict[int, datetime]:
     return dict(project.query("select id, ingested_at from users"))
-
-
-def assert_synced(result) -> None:
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_sync_mirrors_every_column_of_every_student(project):

@@ -1,0 +1,99 @@
+"""What several test modules check a sync with: the API's truth, the users table, the failure line,
+and a sync killed mid-write. Fixtures live in conftest.py; these are plain functions."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from datetime import datetime
+
+from conftest import ROOT
+
+USERS_COLUMNS = [
+    ("id", "bigint"), ("email", "text"), ("login", "text"), ("first_name", "text"),
+    ("last_name", "text"), ("usual_full_name", "text"), ("usual_first_name", "text"), ("kind", "text"),
+    ("displayname", "text"), ("staff_p", "boolean"), ("correction_point", "integer"),
+    ("pool_month", "text"), ("pool_year", "text"), ("location", "text"), ("wallet", "bigint"),
+    ("phone", "text"), ("anonymize_date", "timestamp with time zone"),
+    ("data_erasure_date", "timestamp with time zone"), ("created_at", "timestamp with time zone"),
+    ("updated_at", "timestamp with time zone"), ("alumnized_at", "timestamp with time zone"),
+    ("alumni_p", "boolean"), ("active_p", "boolean"), ("image_link", "text"), ("image_large", "text"),
+    ("image_medium", "text"), ("image_small", "text"), ("image_micro", "text"), ("url", "text"),
+    ("ingested_at", "timestamp with time zone"),
+]
+DATA_COLUMNS = [name for name, _ in USERS_COLUMNS if name != "ingested_at"]
+TIMESTAMPS = {"anonymize_date", "data_erasure_date", "created_at", "updated_at", "alumnized_at"}
+
+
+def instant(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def expected_row(user: dict) -> tuple:
+    """What `users` must hold for one API user object, column by column."""
+    image = user["image"] or {}
+    versions = image.get("versions") or {}
+    flat = {
+        **{k: v for k, v in user.items() if k != "image"},
+        "staff_p": user["staff?"], "alumni_p": user["alumni?"], "active_p": user["active?"],
+        "image_link": image.get("link"), "image_large": versions.get("large"),
+        "image_medium": versions.get("medium"), "image_small": versions.get("small"),
+        "image_micro": versions.get("micro"),
+    }
+    return tuple(instant(flat[c]) if c in TIMESTAMPS else flat[c] for c in DATA_COLUMNS)
+
+
+def users_table(project) -> dict[int, tuple]:
+    rows = project.query(f"select {', '.join(DATA_COLUMNS)} from users")
+    return {row[0]: row for row in rows}
+
+
+def api_truth(project) -> dict[int, tuple]:
+    return {u["id"]: expected_row(u) for u in project.emulator.matching_users()}
+
+
+def assert_synced(result) -> None:
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def table_bytes(project) -> list[tuple]:
+    """Every value and every row version (xmin) of users: equal means not touched at all."""
+    return project.query("select u::text, xmin::text from users u order by id")
+
+
+def failure_line(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if "Update failed" in line or "Update skipped" in line]
+    assert len(lines) == 1, result.stdout + result.stderr
+    return lines[0]
+
+
+def _wait_until(condition, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the sync never reached the point to kill it at"
+        time.sleep(0.05)
+
+
+def kill_sync_while_it_writes(project, table: str) -> None:
+    """Start a sync, catch it waiting to write `table` (inside its transaction), SIGKILL it."""
+    # Block writes, not reads, so the sync gets as far as its write before it waits.
+    blocker = project.server.connect(project.database)
+    with blocker.cursor() as cur:
+        cur.execute(f"lock table {table} in exclusive mode")
+    sync = subprocess.Popen([str(ROOT / ".venv/bin/python"), "-m", "pipelines.ft42_pipeline"], cwd=ROOT,
+                            env=project.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_until(lambda: project.query(
+            "select count(*) from pg_stat_activity where datname = current_database() "
+            "and wait_event_type = 'Lock'")[0][0] > 0)
+        os.kill(sync.pid, signal.SIGKILL)
+        sync.wait()
+    finally:
+        blocker.rollback()
+        blocker.close()
+    # The killed sync's server session ends once it finds its client gone.
+    _wait_until(lambda: project.query(
+        "select count(*) from pg_stat_activity where datname = current_database() "
+        "and pid <> pg_backend_pid()")[0][0] == 0)
