@@ -69,7 +69,7 @@ def failure_line(result) -> str:
     return lines[0]
 
 
-def _wait_until(condition, timeout: float = 60) -> None:
+def wait_until(condition, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "the sync never reached the point to kill it at"
@@ -85,7 +85,7 @@ def kill_sync_while_it_writes(project, table: str) -> None:
     sync = subprocess.Popen([str(ROOT / ".venv/bin/python"), "-m", "pipelines.ft42_pipeline"], cwd=ROOT,
                             env=project.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_until(lambda: project.query(
+        wait_until(lambda: project.query(
             "select count(*) from pg_stat_activity where datname = current_database() "
             "and wait_event_type = 'Lock'")[0][0] > 0)
         os.kill(sync.pid, signal.SIGKILL)
@@ -94,6 +94,35 @@ def kill_sync_while_it_writes(project, table: str) -> None:
         blocker.rollback()
         blocker.close()
     # The killed sync's server session ends once it finds its client gone.
-    _wait_until(lambda: project.query(
+    wait_until(lambda: project.query(
         "select count(*) from pg_stat_activity where datname = current_database() "
         "and pid <> pg_backend_pid()")[0][0] == 0)
+
+
+# Retries without waiting, so the matrix stays fast; the behaviour is the same.
+FAST_RETRIES = {"RUNTIME__REQUEST_BACKOFF_FACTOR": "0", "RUNTIME__REQUEST_MAX_ATTEMPTS": "4"}
+
+
+def after_nth_list_request(n: int, action):
+    calls = {"count": 0}
+
+    def hook(emu, _page):
+        calls["count"] += 1
+        if calls["count"] == n:
+            action(emu)
+    return hook
+
+
+def make_truth_move(project) -> None:
+    """Change the API after the first sync, so a run that wrongly succeeds would show."""
+    emulator, ids = project.emulator, sorted(u["id"] for u in project.emulator.matching_users())
+    for user_id in ids[::40]:
+        emulator.update_user(user_id, wallet=4242, location="c4r2s1")
+    emulator.alumnize(ids[1])
+    emulator.add_students(2)
+
+
+def synced(project, **env):
+    result = project.sync(**FAST_RETRIES, **env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result

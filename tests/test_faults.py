@@ -11,13 +11,20 @@ from datetime import datetime, timezone
 
 import pytest
 from conftest import CLIENT_ID, CLIENT_SECRET
-from helpers import api_truth, failure_line, kill_sync_while_it_writes, table_bytes, users_table
+from helpers import (
+    FAST_RETRIES,
+    after_nth_list_request,
+    api_truth,
+    failure_line,
+    kill_sync_while_it_writes,
+    make_truth_move,
+    synced,
+    table_bytes,
+    users_table,
+)
 
 from pipelines.warehouse import SYNC_LOCK_KEY
 from scripts.ft42_emulator import Emulator
-
-# Retries without waiting, so the matrix stays fast; the behaviour is the same.
-FAST_RETRIES = {"RUNTIME__REQUEST_BACKOFF_FACTOR": "0", "RUNTIME__REQUEST_MAX_ATTEMPTS": "4"}
 
 
 @pytest.fixture
@@ -25,31 +32,6 @@ def emulator():
     """Five pages are enough to put a fault in the middle of a listing."""
     with Emulator(students=456, seed=11, client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as emu:
         yield emu
-
-
-def after_nth_list_request(n: int, action):
-    calls = {"count": 0}
-
-    def hook(emu, _page):
-        calls["count"] += 1
-        if calls["count"] == n:
-            action(emu)
-    return hook
-
-
-def make_truth_move(project) -> None:
-    """Change the API after the first sync, so a run that wrongly succeeds would show."""
-    emulator, ids = project.emulator, sorted(u["id"] for u in project.emulator.matching_users())
-    for user_id in ids[::40]:
-        emulator.update_user(user_id, wallet=4242, location="c4r2s1")
-    emulator.alumnize(ids[1])
-    emulator.add_students(2)
-
-
-def synced(project, **env):
-    result = project.sync(**FAST_RETRIES, **env)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result
 
 
 COMPLETING_FAULTS = {

@@ -11,15 +11,16 @@ import uuid
 
 import pytest
 from conftest import CLIENT_ID, CLIENT_SECRET, ROOT, Project
-from test_faults import (
-    _wait_until,
+from helpers import (
+    api_truth,
     failure_line,
     kill_sync_while_it_writes,
     make_truth_move,
     synced,
     table_bytes,
+    users_table,
+    wait_until,
 )
-from test_sync import api_truth, users_table
 
 from scripts.ft42_emulator import Emulator
 
@@ -171,7 +172,7 @@ def test_a_stopped_run_says_so_in_one_line(project, signum):
     project.emulator.reset_log()
     sync = subprocess.Popen([str(ROOT / ".venv/bin/python"), "-m", "pipelines.ft42_pipeline"], cwd=ROOT,
                             env=project.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_until(lambda: any("/users" in path for _, path, _ in project.emulator.request_log))
+    wait_until(lambda: any("/users" in path for _, path, _ in project.emulator.request_log))
     sync.send_signal(signum)
     stdout, stderr = sync.communicate(timeout=60)
     assert sync.returncode == 128 + signum
@@ -193,7 +194,7 @@ def test_a_database_that_drops_the_sync_mid_load_ends_with_one_line(project):
                             env={**project.env, "RUNTIME__REQUEST_MAX_ATTEMPTS": "1"},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_until(lambda: project.query(
+        wait_until(lambda: project.query(
             "select count(*) from pg_stat_activity where datname = current_database() "
             "and wait_event_type = 'Lock'")[0][0] > 0)
         # What the sync sees when its server stops: every connection it has is closed.
