@@ -17,14 +17,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-from .settings import DATA_DIR, LOG_FILE, PROJECT_ROOT, ConfigError
+from .settings import PROJECT_ROOT, ConfigError, read_environment, read_setting
 
 # dlt reads .dlt/config.toml from its project dir and keeps its working state in its data dir;
 # pin both to the checkout so cron's working directory does not matter.
 os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))
-os.environ.setdefault("DLT_DATA_DIR", str(DATA_DIR / "dlt"))
+os.environ.setdefault("DLT_DATA_DIR", str(read_setting(read_environment(), "DLT_DATA_DIR")))
 # Arrow's default allocator (mimalloc) holds on to the memory of each freed page batch and load
 # file: with it the sync peaked 40-70 MiB higher at 40k users, varying run to run, for no gain
 # in speed (make bench). Set before dlt imports pyarrow.
@@ -32,6 +31,7 @@ os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 from . import warehouse  # noqa: E402
 from .dbt_build import dbt_target_path, run_dbt  # noqa: E402
+from .private_files import keep_private  # noqa: E402
 from .run_log import RunLog  # noqa: E402
 from .settings import load_settings, require_api_credentials  # noqa: E402
 from .sync import SyncFailed, sync  # noqa: E402
@@ -52,9 +52,9 @@ def run_tool(command: str, args: list[str]) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if command == "dbt":
-        return 0 if run_dbt(db, args).success else 1
+        return 0 if run_dbt(db, settings.sync, args).success else 1
     if command == "docs":
-        if not run_dbt(db, ["docs", "generate", "--static"]).success:
+        if not run_dbt(db, settings.sync, ["docs", "generate", "--static"]).success:
             return 1
         site = dbt_target_path(db)
         print(f"dbt docs: {site / 'index.html'} (serve with `make docs-serve`)\n"
@@ -62,10 +62,11 @@ def run_tool(command: str, args: list[str]) -> int:
         return 0
     if command == "docs-serve":
         port = args[0] if args else "8080"
-        return 0 if run_dbt(db, ["docs", "serve", "--host", "127.0.0.1", "--port", port, "--no-browser"]).success else 1
+        serve = ["docs", "serve", "--host", "127.0.0.1", "--port", port, "--no-browser"]
+        return 0 if run_dbt(db, settings.sync, serve).success else 1
     if command == "lint":
         # sqlfluff's dbt templater compiles the models, which needs the warehouse's settings.
-        os.environ.update(warehouse.dbt_environment(db))
+        os.environ.update(warehouse.dbt_environment(db, settings.sync))
         ruff = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=PROJECT_ROOT).returncode
         sql = subprocess.run([sys.executable, "-m", "sqlfluff", "lint", "dbt_project"], cwd=PROJECT_ROOT).returncode
         return 1 if ruff or sql else 0
@@ -80,11 +81,12 @@ def run_tool(command: str, args: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    keep_private()
     command = argv[0] if argv else "sync"
     if command != "sync":
         return run_tool(command, argv[1:])
 
-    log = RunLog(Path(os.environ.get("SYNC_LOG_FILE") or LOG_FILE))
+    log = RunLog(read_setting(read_environment(), "SYNC_LOG_FILE"))
     log("Starting users update...")
     try:
         settings = load_settings()

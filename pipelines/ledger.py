@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from psycopg2 import sql
+
 from .settings import DbSettings
 
-COLUMNS = """
+COLUMNS = sql.SQL("""
     run_id        bigserial primary key,
     mode          text not null,
     started_at    timestamptz not null default now(),
@@ -27,7 +29,7 @@ COLUMNS = """
     cursor_after  timestamptz,
     load_id       text,
     error         text
-"""
+""")
 
 
 @dataclass(frozen=True)
@@ -53,32 +55,32 @@ class Ledger:
     def __init__(self, conn, db: DbSettings) -> None:
         self.conn = conn
         self.conn.autocommit = True
-        self.table = f'"{db.users_schema}".sync_runs'
+        self.table = sql.Identifier(db.users_schema, "sync_runs")
         with self.conn.cursor() as cur:
-            cur.execute(f'create schema if not exists "{db.users_schema}"')
-            cur.execute(f"create table if not exists {self.table} ({COLUMNS})")
+            cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(db.users_schema)))
+            cur.execute(sql.SQL("create table if not exists {} ({})").format(self.table, COLUMNS))
             # Only the lock holder runs; a run still marked running was killed.
-            cur.execute(f"update {self.table} set status = 'interrupted' where status = 'running'")
+            cur.execute(sql.SQL("update {} set status = 'interrupted' where status = 'running'").format(self.table))
 
     def last_runs(self) -> LastRuns:
         with self.conn.cursor() as cur:
-            cur.execute(f"select max(cursor_after), max(started_at) filter (where mode = 'full') "
-                        f"from {self.table} where status = 'succeeded'")
+            cur.execute(sql.SQL("select max(cursor_after), max(started_at) filter (where mode = 'full') "
+                                "from {} where status = 'succeeded'").format(self.table))
             return LastRuns(*cur.fetchone())
 
     def start(self, mode: str, cursor_before: datetime | None) -> int:
         with self.conn.cursor() as cur:
-            cur.execute(f"insert into {self.table} (mode, cursor_before) values (%s, %s) returning run_id",
-                        (mode, cursor_before))
+            cur.execute(sql.SQL("insert into {} (mode, cursor_before) values (%s, %s) returning run_id")
+                        .format(self.table), (mode, cursor_before))
             return cur.fetchone()[0]
 
     def finish(self, run_id: int, counts: RunCounts, *, cursor_after: datetime | None = None,
                error: str | None = None) -> None:
         with self.conn.cursor() as cur:
             cur.execute(
-                f"update {self.table} set finished_at = now(), status = %s, cursor_after = %s, error = %s, "
-                "api_requests = %s, rows_fetched = %s, inserted = %s, updated = %s, unchanged = %s, "
-                "removed = %s, load_id = %s where run_id = %s",
+                sql.SQL("update {} set finished_at = now(), status = %s, cursor_after = %s, error = %s, "
+                        "api_requests = %s, rows_fetched = %s, inserted = %s, updated = %s, unchanged = %s, "
+                        "removed = %s, load_id = %s where run_id = %s").format(self.table),
                 ("failed" if error else "succeeded", cursor_after, error, counts.api_requests,
                  counts.rows_fetched, counts.inserted, counts.updated, counts.unchanged, counts.removed,
                  counts.load_id, run_id))

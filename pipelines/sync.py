@@ -123,7 +123,7 @@ def sync(settings: Settings, log: RunLog) -> None:
         run_id, counts = ledger.start(plan.mode, plan.cursor_before), RunCounts()
         api = connect_api(settings.api.root, settings.api.client_id, settings.api.client_secret,
                           settings.api.client_secret_next)
-        dbt = PrewarmedDbt(db, {"MAX_REMOVED_SHARE": str(settings.sync.max_removed_share)})
+        dbt = PrewarmedDbt(db, settings.sync)
         try:
             fetch_and_load(settings, db, api, plan, log, counts)
             build_users(lock, db, dbt, plan, counts, log)
