@@ -51,10 +51,11 @@ def _run_as(os_user: str | None, args: list[str]) -> subprocess.CompletedProcess
 def _let_others_traverse(path: Path) -> None:
     """The execute bit on every directory above path, and nothing more: the server's OS user can
     reach its data directory, but cannot list .data/ or read what else the sync keeps there."""
+    traverse = stat.S_IXGRP | stat.S_IXOTH  # group too: subprocess(user=) keeps our group, root's
     for directory in path.parents:
-        mode = directory.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            directory.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
+        mode = stat.S_IMODE(directory.stat().st_mode)
+        if mode & traverse != traverse:
+            directory.chmod(mode | traverse)
 
 
 def _grant_access(os_user: str, data_dir: Path) -> None:
