@@ -34,7 +34,10 @@ def _tighten(path: Path) -> bool:
     mode = stat.S_IMODE(info.st_mode)
     private = mode & ~(0o066 if is_dir else 0o077)
     if private != mode:
-        os.chmod(path, private)
+        try:
+            os.chmod(path, private)
+        except FileNotFoundError:
+            return False  # removed meanwhile, e.g. by a dbt run tidying its target
     return is_dir
 
 
