@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .settings import DATA_DIR, DBT_PROJECT_DIR, DbSettings
+from .settings import DATA_DIR, DBT_PROJECT_DIR, DbSettings, SyncSettings
 from .warehouse import dbt_environment
 
 
@@ -36,10 +36,10 @@ def _project_args(target_path: Path) -> list[str]:
             "--target-path", str(target_path)]
 
 
-def run_dbt(db: DbSettings, args: list[str]):
+def run_dbt(db: DbSettings, sync: SyncSettings, args: list[str]):
     from dbt.cli.main import dbtRunner
 
-    os.environ.update(dbt_environment(db))
+    os.environ.update(dbt_environment(db, sync))
     return dbtRunner().invoke([*args, *_project_args(dbt_target_path(db))])
 
 
@@ -52,12 +52,12 @@ class BuildOutcome:
 class PrewarmedDbt:
     """A dbt process started now, to build later: `build()` once, then `close()`."""
 
-    def __init__(self, db: DbSettings, env: dict[str, str]) -> None:
+    def __init__(self, db: DbSettings, sync: SyncSettings) -> None:
         read_end, write_end = os.pipe()
         self._process = subprocess.Popen(
             [sys.executable, "-m", "pipelines.dbt_build", str(write_end), str(dbt_target_path(db))],
             stdin=subprocess.PIPE, pass_fds=(write_end,), text=True,
-            env={**os.environ, **dbt_environment(db), **env},
+            env={**os.environ, **dbt_environment(db, sync)},
         )
         os.close(write_end)  # the child's copy is the only one left: EOF when it exits
         self._answers = os.fdopen(read_end)

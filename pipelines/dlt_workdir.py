@@ -14,23 +14,17 @@ that from ever putting wrong data anywhere or blocking later runs:
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .settings import DATA_DIR, DbSettings
+from .settings import DbSettings
 
 # Set-aside directories kept for inspection (each holds students' personal data).
 KEEP_SET_ASIDE = 3
 # Where dlt keeps packages that are not loaded yet.
 _UNFINISHED = ("normalize/extracted", "load/new", "load/normalized")
-
-
-def data_dir() -> Path:
-    """dlt's data directory: DLT_DATA_DIR (dlt's own variable), else the checkout's .data/dlt."""
-    return Path(os.environ.get("DLT_DATA_DIR") or DATA_DIR / "dlt")
 
 
 def destination_dir(dlt_data_dir: Path, db: DbSettings) -> Path:

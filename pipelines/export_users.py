@@ -21,6 +21,7 @@ import psycopg2
 from psycopg2 import sql
 
 from . import warehouse
+from .private_files import keep_private
 from .settings import ConfigError, DbSettings, load_settings
 
 BATCH_ROWS = 5000  # rows per round trip of the server-side cursor
@@ -34,25 +35,23 @@ def json_value(value: Any) -> Any:
     return value  # psycopg2 already gives bool, int, str or None for every other column
 
 
-def users_table_exists(conn, schema: str) -> bool:
-    with conn.cursor() as cur:
-        cur.execute("select to_regclass(%s) is not null", (sql.Identifier(schema, "users").as_string(conn),))
-        return cur.fetchone()[0]
-
-
 def export(db: DbSettings, target: Path) -> int:
     """Write every user to target atomically; return how many."""
     conn = warehouse.connect(db)
     tmp: Path | None = None
     try:
         conn.set_session(readonly=True)
-        if not users_table_exists(conn, db.users_schema):
+        with conn.cursor() as cur:
+            found = warehouse.table_exists(cur, db.users_schema, "users")
+        if not found:
             raise ConfigError(f'no table "{db.users_schema}".users in database {db.name!r}: run `make sync` first')
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")  # same directory: rename stays atomic
         # One statement reads one snapshot, and a sync writes `users` in one transaction: the
         # export never mixes two runs.
-        with conn.cursor(name="export_users") as cur, tmp.open("w", encoding="utf-8") as out:
+        # Owner-only whatever the umask: every student's name and email.
+        private = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with conn.cursor(name="export_users") as cur, open(private, "w", encoding="utf-8") as out:
             cur.itersize = BATCH_ROWS
             cur.execute(sql.SQL("select * from {} order by id").format(sql.Identifier(db.users_schema, "users")))
             count = 0
@@ -80,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) > 1 or argv[:1] in (["-h"], ["--help"]):
         print("usage: python -m pipelines.export_users [PATH]", file=sys.stderr)
         return 2
+    keep_private()
     try:
         settings = load_settings()
         target = Path(argv[0]) if argv else settings.sync.export_dir / "all.json"

@@ -17,14 +17,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from . import warehouse
 from .dbt_build import dbt_target_path, run_dbt
 from .failures import describe_error
+from .private_files import keep_private
 from .run_guard import RunGuard
 from .run_log import RunLog
-from .settings import LOG_FILE, PROJECT_ROOT, ConfigError, load_settings, require_api_credentials
+from .settings import PROJECT_ROOT, ConfigError, load_settings, read_environment, read_setting, require_api_credentials
 from .sync import sync
 
 EXIT_FAILED = 1
@@ -43,9 +43,9 @@ def run_tool(command: str, args: list[str]) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if command == "dbt":
-        return 0 if run_dbt(db, args).success else 1
+        return 0 if run_dbt(db, settings.sync, args).success else 1
     if command == "docs":
-        if not run_dbt(db, ["docs", "generate", "--static"]).success:
+        if not run_dbt(db, settings.sync, ["docs", "generate", "--static"]).success:
             return 1
         site = dbt_target_path(db)
         print(f"dbt docs: {site / 'index.html'} (serve with `make docs-serve`)\n"
@@ -53,10 +53,11 @@ def run_tool(command: str, args: list[str]) -> int:
         return 0
     if command == "docs-serve":
         port = args[0] if args else "8080"
-        return 0 if run_dbt(db, ["docs", "serve", "--host", "127.0.0.1", "--port", port, "--no-browser"]).success else 1
+        serve = ["docs", "serve", "--host", "127.0.0.1", "--port", port, "--no-browser"]
+        return 0 if run_dbt(db, settings.sync, serve).success else 1
     if command == "lint":
         # sqlfluff's dbt templater compiles the models, which needs the warehouse's settings.
-        os.environ.update(warehouse.dbt_environment(db))
+        os.environ.update(warehouse.dbt_environment(db, settings.sync))
         ruff = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=PROJECT_ROOT).returncode
         sql = subprocess.run([sys.executable, "-m", "sqlfluff", "lint", "dbt_project"], cwd=PROJECT_ROOT).returncode
         return 1 if ruff or sql else 0
@@ -71,6 +72,7 @@ def run_tool(command: str, args: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    keep_private()
     command = argv[0] if argv else "sync"
     if command != "sync":
         return run_tool(command, argv[1:])
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     # dlt reads .dlt/config.toml from its project dir: the checkout's, whatever cron's working
     # directory.
     os.environ.setdefault("DLT_PROJECT_DIR", str(PROJECT_ROOT))
-    log = RunLog(Path(os.environ.get("SYNC_LOG_FILE") or LOG_FILE))
+    log = RunLog(read_setting(read_environment(), "SYNC_LOG_FILE"))
     log("Starting users update...")
     guard = RunGuard(lambda reason: log(f"Update failed: {reason}", error=True))
     try:

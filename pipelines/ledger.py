@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from psycopg2 import sql
+
 from .settings import DbSettings
 from .warehouse import connect
 
-COLUMNS = """
+COLUMNS = sql.SQL("""
     run_id        bigserial primary key,
     mode          text not null,
     started_at    timestamptz not null default now(),
@@ -29,7 +31,7 @@ COLUMNS = """
     load_id       text,
     error         text,
     published_at  timestamptz
-"""
+""")
 # Columns added since the first version, for ledgers created by it.
 ADDED_COLUMNS = {"published_at": "timestamptz"}
 
@@ -57,34 +59,35 @@ class Ledger:
     def __init__(self, conn, db: DbSettings) -> None:
         self.conn = conn
         self.conn.autocommit = True
-        self.table = self._table(db)
+        self.table = self.table_of(db)
         with self.conn.cursor() as cur:
-            cur.execute(f'create schema if not exists "{db.users_schema}"')
-            cur.execute(f"create table if not exists {self.table} ({COLUMNS})")
+            cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(db.users_schema)))
+            cur.execute(sql.SQL("create table if not exists {} ({})").format(self.table, COLUMNS))
             for column, data_type in ADDED_COLUMNS.items():
-                cur.execute(f"alter table {self.table} add column if not exists {column} {data_type}")
+                cur.execute(sql.SQL("alter table {} add column if not exists {} {}").format(
+                    self.table, sql.Identifier(column), sql.SQL(data_type)))
             # Only the lock holder runs; a run still marked running was killed.
-            cur.execute(f"update {self.table} set status = 'interrupted' where status = 'running'")
+            cur.execute(sql.SQL("update {} set status = 'interrupted' where status = 'running'").format(self.table))
 
     @staticmethod
-    def _table(db: DbSettings) -> str:
-        return f'"{db.users_schema}".sync_runs'
+    def table_of(db: DbSettings) -> sql.Identifier:
+        return sql.Identifier(db.users_schema, "sync_runs")
 
     def last_runs(self) -> LastRuns:
         with self.conn.cursor() as cur:
-            cur.execute(f"select max(cursor_after), max(started_at) filter (where mode = 'full') "
-                        f"from {self.table} where status = 'succeeded'")
+            cur.execute(sql.SQL("select max(cursor_after), max(started_at) filter (where mode = 'full') "
+                                "from {} where status = 'succeeded'").format(self.table))
             return LastRuns(*cur.fetchone())
 
     def start(self, mode: str, cursor_before: datetime | None) -> int:
         with self.conn.cursor() as cur:
-            cur.execute(f"insert into {self.table} (mode, cursor_before) values (%s, %s) returning run_id",
-                        (mode, cursor_before))
+            cur.execute(sql.SQL("insert into {} (mode, cursor_before) values (%s, %s) returning run_id")
+                        .format(self.table), (mode, cursor_before))
             return cur.fetchone()[0]
 
     def record_load(self, run_id: int, load_id: str | None) -> None:
         with self.conn.cursor() as cur:
-            cur.execute(f"update {self.table} set load_id = %s where run_id = %s", (load_id, run_id))
+            cur.execute(sql.SQL("update {} set load_id = %s where run_id = %s").format(self.table), (load_id, run_id))
 
     @staticmethod
     def record_failure(db: DbSettings, run_id: int, error: str) -> None:
@@ -94,8 +97,9 @@ class Ledger:
             with conn, conn.cursor() as cur:
                 # The run's own transaction may hold the row a moment longer: wait a little, not forever.
                 cur.execute("set local lock_timeout = '5s'")
-                cur.execute(f"update {Ledger._table(db)} set finished_at = now(), status = 'failed', error = %s "
-                            "where run_id = %s and status = 'running'", (error, run_id))
+                cur.execute(sql.SQL("update {} set finished_at = now(), status = 'failed', error = %s "
+                                    "where run_id = %s and status = 'running'").format(Ledger.table_of(db)),
+                            (error, run_id))
         finally:
             conn.close()
 
@@ -103,9 +107,9 @@ class Ledger:
                error: str | None = None) -> None:
         with self.conn.cursor() as cur:
             cur.execute(
-                f"update {self.table} set finished_at = now(), status = %s, cursor_after = %s, error = %s, "
-                "api_requests = %s, rows_fetched = %s, inserted = %s, updated = %s, unchanged = %s, "
-                "removed = %s, load_id = %s where run_id = %s",
+                sql.SQL("update {} set finished_at = now(), status = %s, cursor_after = %s, error = %s, "
+                        "api_requests = %s, rows_fetched = %s, inserted = %s, updated = %s, unchanged = %s, "
+                        "removed = %s, load_id = %s where run_id = %s").format(self.table),
                 ("failed" if error else "succeeded", cursor_after, error, counts.api_requests,
                  counts.rows_fetched, counts.inserted, counts.updated, counts.unchanged, counts.removed,
                  counts.load_id, run_id))

@@ -6,6 +6,7 @@ every few hours can run for years without filling the disk.
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,8 +32,9 @@ class RunLog:
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         line = f"[{stamp}] {message}"
         print(line, file=sys.stderr if error else sys.stdout, flush=True)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if self.path.exists() and self.path.stat().st_size >= self.max_bytes:
             self._rotate()
-        with self.path.open("a", encoding="utf-8") as log_file:
+        # Owner-only whatever the umask: the log names the database and the run's counts.
+        with open(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8") as log_file:
             log_file.write(line + "\n")

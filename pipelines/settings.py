@@ -1,28 +1,166 @@
 """Settings from the environment and `.env`, under the old system's key names.
 
+Every setting is declared once, in SETTINGS: its key, its default as written in `.env`, how its
+text becomes a value (refusing what would go wrong later, with one line saying why), and what it
+means. The dataclasses below, `.env.example`, the README's table and dbt's variables
+(`warehouse.dbt_environment`) all follow from it; tests/unit/test_settings.py checks the two
+documents against it.
+
 Variables already set in the environment win over `.env`: cron and CI set them that way.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DATA_DIR = PROJECT_ROOT / ".data"
-LOG_FILE = PROJECT_ROOT / "logs" / "update_users.log"
-
-DEFAULT_API_ROOT = "https://api.intra.42.fr"
-DEFAULT_EMBEDDED_PORT = 54329
 
 
 class ConfigError(Exception):
     """A setting is missing or unusable; the message tells the user which and what to do."""
+
+
+# Parsers: text from the environment -> value. A ValueError's message completes "KEY=… …".
+
+def text(raw: str) -> str:
+    return raw
+
+
+def optional_text(raw: str) -> str | None:
+    return raw or None
+
+
+def flag(raw: str) -> bool:
+    return raw.lower() not in ("0", "", "false", "no")
+
+
+def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError("must be a whole number") from None
+        if value < low or (high is not None and value > high):
+            raise ValueError(f"must be between {low} and {high}" if high is not None else f"must be at least {low}")
+        return value
+    return parse
+
+
+def number(low: float, high: float | None = None) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError("must be a number") from None
+        if not low <= value <= (float("inf") if high is None else high):  # also refuses nan and inf
+            raise ValueError(f"must be at least {low:g}" if high is None else f"must be between {low:g} and {high:g}")
+        return value
+    return parse
+
+
+def project_path(raw: str) -> Path:
+    """Relative paths are taken from the checkout, wherever the command runs from (cron)."""
+    return PROJECT_ROOT / Path(raw).expanduser()
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback  # 127.0.0.0/8 and ::1
+    except ValueError:
+        return False
+
+
+def api_root(raw: str) -> str:
+    """An https URL; plain http only to this machine (the emulator), since the client secret and
+    the bearer token travel in every request."""
+    try:
+        parts = urlsplit(raw.strip())
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed [ in an IPv6 host
+        host = None
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise ValueError("is not an http(s) URL with a host: set it to https://api.intra.42.fr "
+                         "(or the emulator's http://127.0.0.1:PORT)")
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise ValueError(f"would send the client secret to {host} in clear (plain http): use https://, "
+                         "plain http is accepted only for a loopback host such as the emulator on 127.0.0.1")
+    return raw.strip().rstrip("/")
+
+
+# The only names dlt keeps as they are (it turns any other into snake_case lower case), so the
+# only ones under which dbt finds what dlt created; being plain, they never need quoting in SQL.
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def schema_name(raw: str) -> str:
+    if not SCHEMA_NAME.fullmatch(raw):
+        raise ValueError("must be a plain lower-case name (a-z, 0-9 and _, not starting with a digit, "
+                         "at most 63 characters): dlt would rename any other and dbt would then not find it")
+    return raw
+
+
+def database_name(raw: str) -> str:
+    # Quoted wherever it reaches SQL; it also names dbt's output folder, hence no path separators.
+    if len(raw.encode()) > 63 or "\0" in raw or "/" in raw or raw in (".", ".."):
+        raise ValueError("must be a PostgreSQL database name: at most 63 bytes, no '/'")
+    return raw
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    default: str  # as written in .env; "" = empty
+    parse: Callable[[str], Any]
+    description: str
+    required: bool = False  # the sync refuses to start without it (require_api_credentials)
+    echo: bool = True  # a refusal may quote the value (not for a URL, which can carry a password)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("API_ROOT", "https://api.intra.42.fr", api_root,
+            "API base URL (https; plain http only to a loopback host such as the emulator)", echo=False),
+    Setting("CLIENT_ID", "", text, "the 42 application's UID", required=True),
+    Setting("CLIENT_SECRET", "", text, "the 42 application's secret", required=True),
+    Setting("CLIENT_SECRET_NEXT", "", optional_text, "the application's next secret, kept for rotation"),
+    Setting("CURSUS_ID", "21", whole_number(1), "cursus whose students are synced"),
+    Setting("DB_HOST", "", optional_text, "PostgreSQL server (15 or newer); empty = embedded PostgreSQL"),
+    Setting("DB_PORT", "5432", whole_number(1, 65535), "its port"),
+    Setting("DB_NAME", "ft42", database_name, "database (must exist on your server; created on the embedded one)"),
+    Setting("DB_USER", "postgres", text, "login"),
+    Setting("DB_PASSWORD", "", text, "its password; any characters work"),
+    Setting("USERS_SCHEMA", "public", schema_name, "schema of the users table and the sync_runs ledger"),
+    Setting("RAW_SCHEMA", "ft42_raw", schema_name, "schema of dlt's raw table"),
+    Setting("EMBEDDED_DB_PORT", "54329", whole_number(1, 65535), "port of the embedded PostgreSQL"),
+    Setting("EMBEDDED_DB_DIR", ".data/postgres", project_path, "data directory of the embedded PostgreSQL"),
+    Setting("FULL", "0", flag, "1 = list every student this run"),
+    Setting("FULL_SYNC_MAX_AGE_HOURS", "24", number(0), "a full listing runs by itself when the last one is older"),
+    Setting("INCREMENTAL_LAG_MINUTES", "10", number(0), "how far before the last run an incremental window starts"),
+    Setting("MAX_REMOVED_SHARE", "0.05", number(0, 1),
+            "circuit breaker: a run that would remove more of users changes nothing"),
+    Setting("RUN_DEADLINE_MINUTES", "45", number(1),
+            "the whole sync gives up after this long, well under the cron period"),
+    Setting("FRESHNESS_WARN_HOURS", "12", whole_number(0), "raw data older than this: freshness warns"),
+    Setting("FRESHNESS_ERROR_HOURS", "36", whole_number(0), "raw data older than this: freshness errors"),
+    Setting("EXPORT_DIR", "exports/08_users", project_path,
+            "where the old .last_fetch_epoch / .last_fetch_stats files and all.json are kept"),
+    Setting("SYNC_LOG_FILE", "logs/update_users.log", project_path, "the run log"),
+    Setting("DLT_DATA_DIR", ".data/dlt", project_path, "dlt's working directory (its load packages)"),
+)
+_BY_KEY = {setting.key: setting for setting in SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -51,14 +189,16 @@ class DbSettings:
 
 @dataclass(frozen=True)
 class SyncSettings:
-    """When to list everyone, and how far back an incremental window reaches."""
+    """When to list everyone, how far back an incremental window reaches, and the run's limits."""
 
     force_full: bool
     full_max_age_hours: float
     lag_minutes: float
     max_removed_share: float
     export_dir: Path  # where the old system's export and fetch metadata files live
-    run_deadline_minutes: float = 45
+    run_deadline_minutes: float
+    freshness_warn_hours: int
+    freshness_error_hours: int
 
 
 @dataclass(frozen=True)
@@ -66,6 +206,8 @@ class Settings:
     api: ApiSettings
     db: DbSettings
     sync: SyncSettings
+    log_file: Path
+    dlt_data_dir: Path
 
 
 def read_environment(env_file: Path = PROJECT_ROOT / ".env") -> dict[str, str]:
@@ -74,45 +216,51 @@ def read_environment(env_file: Path = PROJECT_ROOT / ".env") -> dict[str, str]:
     return {**file_values, **os.environ}
 
 
-def number_setting(env: Mapping[str, str], key: str, default: float, parse: type = int):
-    raw = env.get(key) or str(default)
+def read_setting(env: Mapping[str, str], key: str) -> Any:
+    """One setting's value; an empty variable means its default."""
+    setting = _BY_KEY[key]
+    raw = env.get(key) or setting.default
     try:
-        return parse(raw)
-    except ValueError:
-        kind = "a whole number" if parse is int else "a number"
-        raise ConfigError(f"{key} must be {kind}, got {raw!r}") from None
+        return setting.parse(raw)
+    except ValueError as problem:
+        raise ConfigError(f"{key}={raw!r} {problem}" if setting.echo else f"{key} {problem}") from None
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = read_environment() if env is None else env
+
+    def get(key: str) -> Any:
+        return read_setting(env, key)
+
     api = ApiSettings(
-        root=(env.get("API_ROOT") or DEFAULT_API_ROOT).rstrip("/"),
-        client_id=env.get("CLIENT_ID", ""),
-        client_secret=env.get("CLIENT_SECRET", ""),
-        client_secret_next=env.get("CLIENT_SECRET_NEXT") or None,
-        cursus_id=number_setting(env, "CURSUS_ID", 21),
+        root=get("API_ROOT"),
+        client_id=get("CLIENT_ID"),
+        client_secret=get("CLIENT_SECRET"),
+        client_secret_next=get("CLIENT_SECRET_NEXT"),
+        cursus_id=get("CURSUS_ID"),
     )
-    host = env.get("DB_HOST") or None
     db = DbSettings(
-        host=host,
-        port=number_setting(env, "DB_PORT", 5432),
-        name=env.get("DB_NAME") or "ft42",
-        user=env.get("DB_USER") or "postgres",
-        password=env.get("DB_PASSWORD", ""),
-        users_schema=env.get("USERS_SCHEMA") or "public",
-        raw_schema=env.get("RAW_SCHEMA") or "ft42_raw",
-        embedded_dir=Path(env.get("EMBEDDED_DB_DIR") or DATA_DIR / "postgres"),
-        embedded_port=number_setting(env, "EMBEDDED_DB_PORT", DEFAULT_EMBEDDED_PORT),
+        host=get("DB_HOST"),
+        port=get("DB_PORT"),
+        name=get("DB_NAME"),
+        user=get("DB_USER"),
+        password=get("DB_PASSWORD"),
+        users_schema=get("USERS_SCHEMA"),
+        raw_schema=get("RAW_SCHEMA"),
+        embedded_dir=get("EMBEDDED_DB_DIR"),
+        embedded_port=get("EMBEDDED_DB_PORT"),
     )
     sync = SyncSettings(
-        force_full=(env.get("FULL") or "0").lower() not in ("0", "", "false", "no"),
-        full_max_age_hours=number_setting(env, "FULL_SYNC_MAX_AGE_HOURS", 24, float),
-        lag_minutes=number_setting(env, "INCREMENTAL_LAG_MINUTES", 10, float),
-        max_removed_share=number_setting(env, "MAX_REMOVED_SHARE", 0.05, float),
-        export_dir=Path(env.get("EXPORT_DIR") or PROJECT_ROOT / "exports" / "08_users"),
-        run_deadline_minutes=number_setting(env, "RUN_DEADLINE_MINUTES", 45, float),
+        force_full=get("FULL"),
+        full_max_age_hours=get("FULL_SYNC_MAX_AGE_HOURS"),
+        lag_minutes=get("INCREMENTAL_LAG_MINUTES"),
+        max_removed_share=get("MAX_REMOVED_SHARE"),
+        export_dir=get("EXPORT_DIR"),
+        run_deadline_minutes=get("RUN_DEADLINE_MINUTES"),
+        freshness_warn_hours=get("FRESHNESS_WARN_HOURS"),
+        freshness_error_hours=get("FRESHNESS_ERROR_HOURS"),
     )
-    return Settings(api=api, db=db, sync=sync)
+    return Settings(api=api, db=db, sync=sync, log_file=get("SYNC_LOG_FILE"), dlt_data_dir=get("DLT_DATA_DIR"))
 
 
 def require_api_credentials(api: ApiSettings) -> None:

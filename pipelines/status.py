@@ -2,13 +2,12 @@
 
     python -m pipelines.status
 
-Freshness is the age of the last succeeded run: `warn` past FRESHNESS_WARN_HOURS (12), `STALE`
-past FRESHNESS_ERROR_HOURS (36). It only reads, so it is safe while a sync runs.
+Freshness is the age of the last succeeded run: `warn` past FRESHNESS_WARN_HOURS, `STALE`
+past FRESHNESS_ERROR_HOURS. It only reads, so it is safe while a sync runs.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -16,7 +15,9 @@ import psycopg2
 from psycopg2 import sql
 
 from . import warehouse
-from .settings import LOG_FILE, ConfigError, load_settings, number_setting, read_environment
+from .private_files import keep_private
+from .settings import ConfigError, load_settings
+from .warehouse import table_exists
 
 RUNS_SHOWN = 5
 LOG_LINES_SHOWN = 3
@@ -50,19 +51,14 @@ def log_tail(path: Path, count: int) -> list[str]:
         return []
 
 
-def exists(cur, schema: str, name: str) -> bool:
-    cur.execute("select to_regclass(%s) is not null", (sql.Identifier(schema, name).as_string(cur),))
-    return cur.fetchone()[0]
-
-
 def report(cur, schema: str, warn_hours: float, error_hours: float) -> list[str]:
     lines = []
-    if exists(cur, schema, "users"):
+    if table_exists(cur, schema, "users"):
         cur.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(schema, "users")))
         lines.append(f"users      {cur.fetchone()[0]} rows")
     else:
         lines.append("users      no users table")
-    if not exists(cur, schema, "sync_runs"):
+    if not table_exists(cur, schema, "sync_runs"):
         return lines + ["sync runs  no sync has run yet"]
     runs = sql.Identifier(schema, "sync_runs")
     # Ages come from the server's clock, the one that stamped the runs.
@@ -91,11 +87,10 @@ def report(cur, schema: str, warn_hours: float, error_hours: float) -> list[str]
 
 
 def main() -> int:
+    keep_private()
     try:
-        env = read_environment()
-        warn_hours = number_setting(env, "FRESHNESS_WARN_HOURS", 12, float)
-        error_hours = number_setting(env, "FRESHNESS_ERROR_HOURS", 36, float)
-        db = warehouse.resolve(load_settings(env).db)
+        settings = load_settings()
+        db = warehouse.resolve(settings.db)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -104,15 +99,15 @@ def main() -> int:
     try:
         conn.set_session(readonly=True)
         with conn.cursor() as cur:
-            print("\n".join(report(cur, db.users_schema, warn_hours, error_hours)))
+            print("\n".join(report(cur, db.users_schema, settings.sync.freshness_warn_hours,
+                                   settings.sync.freshness_error_hours)))
     except psycopg2.Error as error:
         print(f"error: reading the ledger failed: {str(error).strip().splitlines()[0]}", file=sys.stderr)
         return 1
     finally:
         conn.close()
-    log_path = Path(os.environ.get("SYNC_LOG_FILE") or LOG_FILE)  # the same override the sync honours
-    tail = log_tail(log_path, LOG_LINES_SHOWN)
-    print(f"run log    {log_path}" + ("" if tail else " (empty)"))
+    tail = log_tail(settings.log_file, LOG_LINES_SHOWN)
+    print(f"run log    {settings.log_file}" + ("" if tail else " (empty)"))
     for line in tail:
         print(f"  {line}")
     return 0

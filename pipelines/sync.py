@@ -53,7 +53,7 @@ def plan_run(last: LastRuns, sync: SyncSettings, now: datetime) -> RunPlan:
 
 def fetch_and_load(settings: Settings, db: DbSettings, api: Ft42Api, plan: RunPlan, log: RunLog,
                    counts: RunCounts) -> None:
-    pipelines_dir = dlt_workdir.destination_dir(dlt_workdir.data_dir(), db)
+    pipelines_dir = dlt_workdir.destination_dir(settings.dlt_data_dir, db)
     set_aside = dlt_workdir.set_aside_unfinished(pipelines_dir, PIPELINE_NAME)
     if set_aside:
         log(f"Set aside the unfinished load an interrupted or failed run left behind (kept in {set_aside}); "
@@ -145,7 +145,7 @@ def _sync_into(db: DbSettings, settings: Settings, log: RunLog, guard: RunGuard)
         guard.on_end(lambda reason: Ledger.record_failure(db, run_id, reason))
         api = connect_api(settings.api.root, settings.api.client_id, settings.api.client_secret,
                           settings.api.client_secret_next)
-        dbt = PrewarmedDbt(db, {"MAX_REMOVED_SHARE": str(settings.sync.max_removed_share)})
+        dbt = PrewarmedDbt(db, settings.sync)
         guard.on_end(lambda _reason: dbt.kill())  # first: its open transaction must not commit
         try:
             guard.step = "the fetch and load"

@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from psycopg2 import sql
+
 from .settings import DbSettings
+from .warehouse import table_exists
 
 
 @dataclass(frozen=True)
@@ -31,18 +34,17 @@ class UsersChanges:
                 f"unchanged={self.unchanged} removed={self.removed}")
 
 
-def _table(db: DbSettings) -> str:
-    return f'"{db.users_schema}"."users"'
+def _table(db: DbSettings) -> sql.Identifier:
+    return sql.Identifier(db.users_schema, "users")
 
 
 def read_state(conn, db: DbSettings) -> UsersState:
     with conn.cursor() as cur:
-        cur.execute("select to_regclass(%s)", (_table(db),))
-        if cur.fetchone()[0] is None:
+        if not table_exists(cur, db.users_schema, "users"):
             return UsersState(frozenset(), None)
-        cur.execute(f"select id from {_table(db)}")
+        cur.execute(sql.SQL("select id from {}").format(_table(db)))
         ids = frozenset(row[0] for row in cur)
-        cur.execute(f"select max(ingested_at) from {_table(db)}")
+        cur.execute(sql.SQL("select max(ingested_at) from {}").format(_table(db)))
         return UsersState(ids, cur.fetchone()[0])
 
 
@@ -50,9 +52,10 @@ def changes_since(conn, db: DbSettings, before: UsersState) -> UsersChanges:
     after = read_state(conn, db)
     with conn.cursor() as cur:
         if before.last_ingested_at is None:
-            cur.execute(f"select count(*) from {_table(db)}")
+            cur.execute(sql.SQL("select count(*) from {}").format(_table(db)))
         else:
-            cur.execute(f"select count(*) from {_table(db)} where ingested_at > %s", (before.last_ingested_at,))
+            cur.execute(sql.SQL("select count(*) from {} where ingested_at > %s").format(_table(db)),
+                        (before.last_ingested_at,))
         written = cur.fetchone()[0]
     inserted = len(after.ids - before.ids)
     return UsersChanges(total=len(after.ids), inserted=inserted, updated=written - inserted,

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import subprocess
 import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import psycopg2
+from psycopg2 import sql
 
-from .settings import ConfigError, DbSettings
+from .settings import ConfigError, DbSettings, SyncSettings
 
 MIN_SERVER_VERSION = 150000  # MERGE and the dbt/dlt upsert paths need PostgreSQL 15
 EMBEDDED_SUPERUSER = "postgres"
@@ -46,10 +48,20 @@ def _run_as(os_user: str | None, args: list[str]) -> subprocess.CompletedProcess
     return subprocess.run(args, user=os_user, capture_output=True, text=True, check=False)
 
 
+def _let_others_traverse(path: Path) -> None:
+    """The execute bit on every directory above path, and nothing more: the server's OS user can
+    reach its data directory, but cannot list .data/ or read what else the sync keeps there."""
+    traverse = stat.S_IXGRP | stat.S_IXOTH  # group too: subprocess(user=) keeps our group, root's
+    for directory in path.parents:
+        mode = stat.S_IMODE(directory.stat().st_mode)
+        if mode & traverse != traverse:
+            directory.chmod(mode | traverse)
+
+
 def _grant_access(os_user: str, data_dir: Path) -> None:
     wheel = _wheel()
     bin_dir = wheel._commands.POSTGRES_BIN_PATH
-    wheel.utils.ensure_prefix_permissions(data_dir)
+    _let_others_traverse(data_dir)
     wheel.utils.ensure_prefix_permissions(bin_dir)
     wheel.utils.ensure_folder_permissions(bin_dir.parent, 0o055)  # group/other read+execute
     subprocess.run(["chown", "-R", f"{os_user}:", str(data_dir)], check=True)
@@ -118,7 +130,7 @@ def _ensure_database(db: DbSettings) -> None:
         with conn.cursor() as cur:
             cur.execute("select 1 from pg_database where datname = %s", (db.name,))
             if cur.fetchone() is None:
-                cur.execute(f'create database "{db.name}"')
+                cur.execute(sql.SQL("create database {}").format(sql.Identifier(db.name)))
     finally:
         conn.close()
 
@@ -146,6 +158,11 @@ def resolve(db: DbSettings) -> DbSettings:
     if version_num < MIN_SERVER_VERSION:
         raise ConfigError(f"PostgreSQL {version} at {db.host}:{db.port} is too old: the sync needs 15 or newer")
     return db
+
+
+def table_exists(cur, schema: str, name: str) -> bool:
+    cur.execute("select to_regclass(%s) is not null", (sql.Identifier(schema, name).as_string(cur),))
+    return cur.fetchone()[0]
 
 
 # pg_advisory_lock key shared by every sync writing to a database, from any machine.
@@ -180,9 +197,13 @@ def check_lock(conn) -> None:
         cur.execute("select 1")
 
 
-def dbt_environment(db: DbSettings) -> dict[str, str]:
-    """The variables dbt's profiles.yml reads, for the resolved warehouse."""
+def dbt_environment(db: DbSettings, sync: SyncSettings) -> dict[str, str]:
+    """Every variable the dbt project reads (profiles.yml, the sources, the circuit breaker), for
+    the resolved warehouse: dbt has no defaults of its own, so it cannot disagree with settings.py."""
     return {
         "DB_HOST": db.host or "", "DB_PORT": str(db.port), "DB_NAME": db.name, "DB_USER": db.user,
         "DB_PASSWORD": db.password, "USERS_SCHEMA": db.users_schema, "RAW_SCHEMA": db.raw_schema,
+        "MAX_REMOVED_SHARE": str(sync.max_removed_share),
+        "FRESHNESS_WARN_HOURS": str(sync.freshness_warn_hours),
+        "FRESHNESS_ERROR_HOURS": str(sync.freshness_error_hours),
     }

@@ -28,10 +28,11 @@ def database(pg_server):
 
 
 def test_current_students_model_passes_its_dbt_unit_tests(pg_server, database, tmp_path):
-    db = load_settings({"DB_HOST": pg_server.host, "DB_PORT": str(pg_server.port), "DB_USER": pg_server.user,
-                        "DB_PASSWORD": pg_server.password, "DB_NAME": database}).db
+    settings = load_settings({"DB_HOST": pg_server.host, "DB_PORT": str(pg_server.port), "DB_USER": pg_server.user,
+                              "DB_PASSWORD": pg_server.password, "DB_NAME": database})
+    db = settings.db
     env = {"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path), "LANG": "C.UTF-8",
-           **dbt_environment(db)}
+           **dbt_environment(db, settings.sync)}
     target = tmp_path / "target"
     result = subprocess.run(
         [str(Path(sys.executable).with_name("dbt")), "test", "--select", "test_type:unit",
