@@ -123,7 +123,7 @@ def generate_coalitions(seed: int, user_ids: list[int]) -> dict[int, dict]:
     """Coalitions in blocs of four (``/v2/blocs/:id/coalitions``); ``_bloc_id`` is not an item key."""
     rng = FastRandom(seed ^ 0xC0A)
     coalitions: dict[int, dict] = {}
-    coalition_id = 1000
+    coalition_id = 5000
     for n in range(COALITIONS):
         coalition_id += rng.randint(1, 2)
         name = f"{COALITION_NAMES[n % len(COALITION_NAMES)]} {n // len(COALITION_NAMES) + 1}"
