@@ -20,6 +20,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import lru_cache
+from itertools import accumulate, compress
 
 from .query import ListQuery
 from .resource_query import TS, ResourceSpec, row_predicate, sort_rows
@@ -249,7 +250,10 @@ class BlockTable:
             rows = [r for i in sorted(self.overlay) if (r := self.overlay[i]) is not None and live_ok(r)]
             return _ListPlan(sort_rows(rows, query.sort, self.spec), query.sort == (("id", False),))
 
-        members = array("l", (k for k, uid in enumerate(self.owners) if user_ok(uid)))
+        alive = map(users.__contains__, self.owners)
+        members = array("l", compress(range(len(self.owners)), alive))
+        for check in user_checks:
+            members = array("l", compress(members, map(check, map(self.owners.__getitem__, members))))
         descending = self._id_order(query.sort)
         if not base_filters and not row_ranges and descending is not None:
             extras = [i for i in self.extra_ids if live_ok(self.overlay[i])]
@@ -302,12 +306,8 @@ class _WalkPlan:
         self.deleted = deleted          # deleted base ids of those users, ascending
         self.extras = extras            # live added ids that match, ascending
         self.descending = descending
-        cum = array("q", [0])
-        total = 0
-        for k in members:
-            total += table.counts[k]
-            cum.append(total)
-        self.cum = cum
+        # cum[m]: base rows of the members before the m-th one.
+        self.cum = array("q", accumulate(map(table.counts.__getitem__, members), initial=0))
 
     def position(self, item_id: int | None) -> int:
         """How many base rows of the members have an id below ``item_id`` (None: all of them)."""
