@@ -432,3 +432,28 @@ def test_full_size_starts_fast_small_and_serves_keyset_pages_in_milliseconds():
     assert measured["rss_mb"] < 500, measured
     assert measured["start_s"] < 15 and measured["page_ms"] < 100, measured
     assert measured["changed"] == 50 and measured["changes_ms"] < 1000, measured   # not a scan of 2M rows
+
+
+def test_nested_routes_narrow_to_their_path_id(shared):
+    emu, client = shared
+    member = next(iter(emu.listing("coalitions_users")))
+    project_user = next(iter(emu.listing("projects_users")))
+    uid = project_user["user"]["id"]
+    coalitions = list(emu.listing("coalitions"))
+    cases = {
+        f"/v2/users/{uid}/cursus_users": lambda r: r["user"]["id"] == uid,
+        f"/v2/users/{uid}/projects_users": lambda r: r["user"]["id"] == uid,
+        f"/v2/projects/{project_user['project']['id']}/projects_users":
+            lambda r: r["project"]["id"] == project_user["project"]["id"],
+        f"/v2/users/{member['user_id']}/coalitions_users": lambda r: r["user_id"] == member["user_id"],
+        f"/v2/coalitions/{member['coalition_id']}/coalitions_users":
+            lambda r: r["coalition_id"] == member["coalition_id"],
+        "/v2/cursus/9/projects": lambda r: r["cursus"][0]["id"] == 9,
+    }
+    for path, belongs in cases.items():
+        rows = client.keyset(path, {})
+        assert rows and all(belongs(r) for r in rows), path
+    assert len(client.keyset("/v2/cursus/21/achievements", {})) == 1150
+    assert client.keyset("/v2/cursus/42/achievements", {}) == []
+    bloc = client.keyset("/v2/blocs/100/coalitions", {})
+    assert ids(bloc) == ids(coalitions[:4])
