@@ -94,7 +94,7 @@ def _html_error(status: int) -> bytes:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"   # keep-alive; every response carries Content-Length
     # Headers and body leave in two writes; with Nagle, a body smaller than loopback's MSS would
-    # wait for the client's delayed ACK (40 ms) before it is sent.
+    # wait for the client's delayed ACK before it is sent.
     disable_nagle_algorithm = True
     timeout = 60                    # idle keep-alive connections are closed eventually
     server: _Server
