@@ -3,7 +3,9 @@
 ``Population`` freezes what the rows depend on (each starting user's id, creation time and role);
 ``CursusRows`` lays out how many rows each user owns and their ids, and builds one user's rows on
 demand from a generator seeded by (seed, resource, user id), so the same seed always gives the same
-rows without ever holding millions of them. Every generated timestamp lies within the users'
+rows without ever holding millions of them. Each user also gets a last-activity instant
+(``active_until``): none of their generated rows was created or updated later, so a time window
+only needs the rows of the users active in it. Every generated stamp lies within the users'
 history (before ``DATA_END_MS``); rows changed or added later are stamped after it.
 """
 from __future__ import annotations
@@ -75,6 +77,7 @@ class CursusRows:
         self.coalition_ids = list(coalitions)
         self.layouts = {name: self._layout(name) for name in FIRST_ID}
         self._cursus_created = self._monotonic_cursus_created()
+        self.active_until = self._last_activity()
 
     # ------------------------------------------------------------ layouts
 
@@ -102,6 +105,12 @@ class CursusRows:
             last = max(ms + 1000, last + 1)
             created.append(last)
         return created
+
+    def _last_activity(self) -> array:
+        # Biased towards recent activity, like the users' updated_at; never before the enrolment.
+        random = FastRandom(self.seed * 7919 + 99).random
+        return array("q", (max(enrolled, born + int((DATA_END_MS - born) * random() ** 0.3))
+                           for born, enrolled in zip(self.pop.created_ms, self._cursus_created)))
 
     def _rng(self, name: str, k: int) -> FastRandom:
         return FastRandom(self.seed * 1_000_003 + SALT[name] * 1_000_000_007 + self.pop.ids[k])
@@ -135,34 +144,37 @@ class CursusRows:
                        for sid, name in skills],
             "cursus_id": MAIN_CURSUS_ID, "has_coalition": role != OTHER and rng.random() < 0.95,
             "blackholed_at": blackholed_at, "created_at": iso_ms(created),
-            "updated_at": iso_ms(_between(rng, created, DATA_END_MS)), "cursus": CURSUS[MAIN_CURSUS_ID],
+            "updated_at": iso_ms(_between(rng, created, self.active_until[k])),
+            "cursus": CURSUS[MAIN_CURSUS_ID],
             "user_id": uid,
         }]
 
     def coalitions_users(self, k: int) -> list[dict]:
         counts, firsts = self.layouts["coalitions_users"]
         rng, uid, born = self._rng("coalitions_users", k), self.pop.ids[k], self.pop.created_ms[k]
+        until = self.active_until[k]
         rows = []
         for j, coalition_id in enumerate(rng.sample(self.coalition_ids, counts[k])):
-            created = _between(rng, born, DATA_END_MS)
+            created = _between(rng, born, until)
             rows.append({"id": firsts[k] + j, "coalition_id": coalition_id, "user_id": uid,
                          "score": rng.randint(0, 5000), "rank": rng.randint(1, 400),
                          "created_at": iso_ms(created),
-                         "updated_at": iso_ms(_between(rng, created, DATA_END_MS))})
+                         "updated_at": iso_ms(_between(rng, created, until))})
         return rows
 
     def achievements_users(self, k: int) -> list[dict]:
         counts, firsts = self.layouts["achievements_users"]
         rng, uid, born = self._rng("achievements_users", k), self.pop.ids[k], self.pop.created_ms[k]
+        until = self.active_until[k]
         picked = rng.sample(self.achievements, counts[k])
-        stamps = sorted(_between(rng, born, DATA_END_MS) for _ in picked)
+        stamps = sorted(_between(rng, born, until) for _ in picked)
         rows = []
         for j, (achievement, created) in enumerate(zip(picked, stamps)):
             item_id = firsts[k] + j
             rows.append({"id": item_id, "achievement_id": achievement["id"], "user_id": uid,
                          "url": f"{API}/achievements_users/{item_id}",
                          "nbr_of_success": achievement["nbr_of_success"], "created_at": iso_ms(created),
-                         "updated_at": iso_ms(_between(rng, created, DATA_END_MS))})
+                         "updated_at": iso_ms(_between(rng, created, until))})
         return rows
 
     def projects_users(self, k: int) -> list[dict]:
@@ -172,17 +184,21 @@ class CursusRows:
         piscine = min(count, rng.randint(8, 20)) if pop.had_pool[k] else 0
         picked = (rng.sample(self.piscine_projects, piscine)
                   + rng.sample(self.main_projects, count - piscine))
-        admitted = min(born + 30 * DAY_MS, DATA_END_MS)
+        until = self.active_until[k]
+        admitted = min(born + 30 * DAY_MS, until)
         stamps = sorted([_between(rng, born, admitted) for _ in range(piscine)]) + sorted(
-            _between(rng, admitted, DATA_END_MS) for _ in range(count - piscine))
-        return [self.projects_user(firsts[k] + j, uid, project, created, rng)
+            _between(rng, admitted, until) for _ in range(count - piscine))
+        return [self.projects_user(firsts[k] + j, uid, project, created, rng, until=until)
                 for j, (project, created) in enumerate(zip(picked, stamps))]
 
     @staticmethod
     def projects_user(item_id: int, uid: int, project: dict, created: int, rng: FastRandom,
                       *, finished: bool | None = None, occurrence: int | None = None,
-                      updated: int | None = None) -> dict:
-        """One projects_user; ``finished``/``occurrence``/``updated`` fix what is otherwise drawn."""
+                      updated: int | None = None, until: int = DATA_END_MS) -> dict:
+        """One projects_user; ``finished``/``occurrence``/``updated`` fix what is otherwise drawn.
+
+        Drawn stamps (marked_at, updated_at) are no later than ``until``.
+        """
         finished = rng.random() < 0.78 if finished is None else finished
         if occurrence is None:
             occurrence = 0 if rng.random() < 0.85 else rng.randint(1, 3)
@@ -190,7 +206,7 @@ class CursusRows:
             status = "finished"
             final_mark = rng.randint(80, 125) if rng.random() < 0.8 else rng.randint(0, 79)
             validated = final_mark >= 50
-            marked_ms = min(DATA_END_MS, created + rng.randint(1, 30) * DAY_MS)
+            marked_ms = min(until, created + rng.randint(1, 30) * DAY_MS)
             marked_at = iso_ms(marked_ms)
             retriable_at = None if validated else iso_ms(marked_ms + rng.randint(1, 3) * DAY_MS)
         else:
@@ -198,7 +214,7 @@ class CursusRows:
             final_mark = validated = marked_at = retriable_at = None
             marked_ms = created
         if updated is None:
-            updated = _between(rng, marked_ms, DATA_END_MS)
+            updated = _between(rng, marked_ms, until)
         team_id = TEAM_ID_OFFSET + item_id
         created_at, updated_at = iso_ms(created), iso_ms(updated)
         cursus_id = project["cursus"][0]["id"]

@@ -41,7 +41,6 @@ class CursusResources:
         rows = CursusRows(self.seed, Population(self.users), projects, achievements, coalitions)
         self._rows = rows
         self._left_main: set[int] = set()    # users whose cursus 21 enrolment was removed
-        history_end = iso_ms(DATA_END_MS)
         self.tables: dict[str, DictTable | BlockTable] = {
             "projects": DictTable(SPECS["projects"], projects),
             "achievements": DictTable(SPECS["achievements"], achievements),
@@ -54,7 +53,7 @@ class CursusResources:
                 SPECS[name], rows.pop.ids, counts, firsts, getattr(rows, name), users=self.users,
                 user_filter=self._user_filter, user_fields=frozenset(user_fields.get(name, ())),
                 constants={"cursus_id": MAIN_CURSUS_ID} if name == "cursus_users" else None,
-                history_end=history_end, created_follows_id=name == "cursus_users")
+                active_until=rows.active_until, created_follows_id=name == "cursus_users")
         self._mutation_rng = FastRandom(self.seed ^ 0xC0FFEE)
 
     # ------------------------------------------------------------ listing

@@ -7,9 +7,10 @@ ids above every base id. Queries are planned so the sync's shapes stay cheap at 
 
 * only per-user conditions (``user_id``, enrolment, campus) and ``range[id]``, ordered by id: the
   n-th row is found by bisecting prefix sums of ``counts`` over the matching users (``_WalkPlan``);
-* a ``range``/``filter`` on ``created_at``/``updated_at`` entirely after the generated history, or a
-  ``filter[id]``: only the overlay, or the named ids, are candidates;
-* anything else scans every matching user's rows once and caches the ordered ids.
+* ``filter[id]``: only the named ids are candidates;
+* anything else scans the rows of every matching user once and caches the ordered ids; a lower
+  bound on ``created_at``/``updated_at`` skips the users last active before it (``active_until``),
+  so a window after the generated history reads only the overlay.
 
 Not thread-safe: the emulator's lock is held by every caller.
 """
@@ -21,14 +22,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import lru_cache
 from itertools import accumulate, compress
+from operator import itemgetter
 
 from .query import ListQuery
-from .resource_query import TS, ResourceSpec, row_predicate, sort_rows
+from .resource_query import ResourceSpec, row_predicate, sort_rows
+from .users import parse_ts
 
 CACHED_BLOCKS = 512
 CACHED_PLANS = 64
-# Stamps on generated rows end here, so a later time window can only hold overlay rows.
-HISTORY_STAMPS = ("created_at", "updated_at")
+# A user's generated rows were all created and updated before their ``active_until``.
+ACTIVITY_STAMPS = ("created_at", "updated_at")
 
 
 class _Selection:
@@ -65,6 +68,10 @@ class _ListPlan:
             else:
                 ids = [i for i in ids if (low is None or i >= low) and (high is None or i <= high)]
         return _ListSelection(ids)
+
+
+def _epoch_ms(stamp: str) -> int:
+    return int(parse_ts(stamp).timestamp() * 1000)
 
 
 def _id_bounds(id_ranges: list[tuple]) -> tuple:
@@ -115,7 +122,7 @@ class BlockTable:
                  make_block: Callable[[int], list[dict]], *, users: Mapping,
                  user_filter: Callable[[str, frozenset], Callable[[int], bool]],
                  user_fields: frozenset = frozenset(), constants: Mapping | None = None,
-                 history_end: str, created_follows_id: bool = False):
+                 active_until: array, created_follows_id: bool = False):
         self.spec = spec
         self.owners = owners            # k -> user id (ascending)
         self.counts = counts            # k -> number of base rows
@@ -129,7 +136,7 @@ class BlockTable:
         self._user_filter = user_filter
         self.user_fields = user_fields | {"user_id"}
         self.constants = dict(constants or {})      # field -> value shared by every base row
-        self.history_end = history_end              # no generated created_at/updated_at is later
+        self.active_until = active_until            # k -> epoch ms of the user's last generated stamp
         # created_at increases with id, so "created_at desc, id desc" is "id desc".
         self.created_follows_id = created_follows_id
         self.overlay: dict[int, dict | None] = {}   # id -> changed/added row, None = deleted
@@ -243,15 +250,9 @@ class BlockTable:
             return _ListPlan(sort_rows(rows, query.sort, self.spec), query.sort == (("id", False),))
 
         base_filters = [f for f in row_filters if f[0] not in self.constants]
-        constant_filters = [f for f in row_filters if f[0] in self.constants]
-        base_possible = (all(self.constants[f] in vs for f, vs in constant_filters)
-                         and not self._after_history(row_filters, row_ranges))
-        if not base_possible:
-            rows = [r for i in sorted(self.overlay) if (r := self.overlay[i]) is not None and live_ok(r)]
-            return _ListPlan(sort_rows(rows, query.sort, self.spec), query.sort == (("id", False),))
-
+        constants_match = all(self.constants[f] in vs for f, vs in row_filters if f in self.constants)
         alive = map(users.__contains__, self.owners)
-        members = array("l", compress(range(len(self.owners)), alive))
+        members = array("l", compress(range(len(self.owners)), alive) if constants_match else ())
         for check in user_checks:
             members = array("l", compress(members, map(check, map(self.owners.__getitem__, members))))
         descending = self._id_order(query.sort)
@@ -261,30 +262,31 @@ class BlockTable:
             deleted = [d for d in self.deleted if self._locate(d)[0] in member_set]
             return _WalkPlan(self, members, deleted, extras, descending)
 
+        floor = self._time_floor(row_filters, row_ranges)
+        if floor is not None:
+            # Users last active before the window own no generated row in it.
+            active = map(floor.__le__, map(self.active_until.__getitem__, members))
+            members = array("l", compress(members, active))
+        overlay = self.overlay
         rows = []
         for k in members:
             first = self.first_ids[k]
-            for j, row in enumerate(self._generate(k)):
-                item_id = first + j
-                if item_id in self.overlay:
-                    row = self.overlay[item_id]
-                    if row is None:
-                        continue
-                if row_ok(row):
-                    rows.append(row)
-        rows += [r for i in self.extra_ids if live_ok(r := self.overlay[i])]
+            rows += [row for j, row in enumerate(self._generate(k))
+                     if first + j not in overlay and row_ok(row)]
+        # Changed and added rows count wherever they are, even when their user was skipped above.
+        rows += [r for r in overlay.values() if r is not None and live_ok(r)]
+        rows.sort(key=itemgetter("id"))
         return _ListPlan(sort_rows(rows, query.sort, self.spec), query.sort == (("id", False),))
 
-    def _after_history(self, filters: list, ranges: list) -> bool:
-        """True when a time condition excludes every generated row."""
+    def _time_floor(self, filters: list, ranges: list) -> int | None:
+        """Epoch ms before which no row can match (from created_at/updated_at), or None."""
+        floors = []
         for field, values in filters:
-            if field in HISTORY_STAMPS and self.spec.types[field] == TS:
-                if all(isinstance(v, str) and v > self.history_end for v in values):
-                    return True
-        for field, low, _ in ranges:
-            if field in HISTORY_STAMPS and low is not None and low > self.history_end:
-                return True
-        return False
+            if field in ACTIVITY_STAMPS and values and all(isinstance(v, str) for v in values):
+                floors.append(min(_epoch_ms(v) for v in values))
+        floors += [_epoch_ms(low) for field, low, _ in ranges
+                   if field in ACTIVITY_STAMPS and low is not None]
+        return max(floors) if floors else None
 
     def _id_order(self, sort: tuple) -> bool | None:
         """True/False when ``sort`` is id descending/ascending for this table, else None."""
