@@ -113,10 +113,12 @@ ascending, filtered like the sync's route (cursus 21) unless told (``cursus_id=N
 ``emu.resource_item(name, id)``; ``emu.resource_counts()`` (rows generated at start).
 
 Cost: the per-user rows are never all in memory (see ``tables``). Pages ordered by id with only
-``range[id]``, ``filter[user_id]``, ``filter[cursus]``/``campus`` are found by position, and a
-``range[updated_at]`` starting after the generated history (2025-12-01) reads only the changed
-rows; both stay cheap at full size. Any other filter or order on projects_users or
-achievements_users rebuilds every row once per change: slow at full size, fine in tests.
+``range[id]``, ``filter[user_id]``, ``filter[cursus]``/``campus`` are found by position. A lower
+bound on ``updated_at``/``created_at`` builds only the rows of the users active since then (each
+user's generated rows end at a last-activity instant; after the generated history, which ends on
+2025-12-01, only changed rows are read). Both stay cheap at full size. Any other filter or order
+on projects_users or achievements_users rebuilds every row once per change: slow at full size,
+fine in tests.
 Piscine enrolments are not modelled: ``/v2/cursus/9/cursus_users`` and ``filter[cursus]=9`` list
 nothing.
 
