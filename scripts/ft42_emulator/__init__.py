@@ -24,7 +24,8 @@ Endpoints
 * ``POST /oauth/token``  (client_credentials; form body, JSON body or HTTP Basic)
 * ``GET /oauth/token/info``
 * ``GET /v2/cursus/<id>/users`` and ``GET /v2/users``.  Every synthetic user belongs to cursus 21
-  and campus 1; other cursus ids list nothing.
+  and campus 1 (until ``unenrol``); other cursus ids list nothing.
+* The rest of a cursus: see below.
 
 Fault knobs (constructor keyword arguments; also plain attributes, settable at any time)
 -----------------------------------------------------------------------------------------
@@ -75,6 +76,52 @@ CLI (from the project root)
 Prints ``42 API emulator listening on http://127.0.0.1:8042 (40335 students)`` once ready and
 serves until SIGTERM/SIGINT.
 
+The rest of a cursus
+--------------------
+Listings (``GET``, same tokens, rate limits, fault knobs, ``on_list_request``, ``request_log``,
+paging headers and ``range[id]`` keyset paging as the users listing):
+
+* ``/v2/cursus/<id>/cursus_users``, ``/v2/cursus_users``, ``/v2/users/<id>/cursus_users``: one
+  cursus_user (cursus 21) per starting user of every kind; default order ``created_at desc, id desc``.
+* ``/v2/cursus/<id>/projects``, ``/v2/projects``: 530 projects of cursus 21, 90 of the piscine (9).
+* ``/v2/projects_users`` (``filter[cursus]=21``: users enrolled in 21, piscine projects included,
+  ``cursus_ids`` tells them apart), ``/v2/projects/<id>/projects_users``, ``/v2/users/<id>/projects_users``.
+* ``/v2/achievements`` (1,150), ``/v2/cursus/<id>/achievements``, ``/v2/achievements_users``.
+* ``/v2/coalitions`` (350), ``/v2/blocs/<id>/coalitions``, ``/v2/coalitions_users``,
+  ``/v2/coalitions/<id>/coalitions_users``, ``/v2/users/<id>/coalitions_users``.
+
+Catalogue sizes are fixed; per-user rows scale with ``students`` (about 50 projects_users, 20
+achievements_users and 1.1 coalitions_users a user: ~2M, ~0.8M and ~45k at 40,335). Each resource
+has its own id range. Item keys, documented filters and field types are in ``specs``. Unknown
+filter names are ignored (known ones narrow); unknown sort fields are a 400; the default order of
+every resource but cursus_users is id descending.
+
+Mutations (each takes the lock; ``updated_at`` is stamped with the emulator's clock):
+    emu.set_level(cursus_user_id, 7.5, skills=[...], blackholed_at="2027-01-01T00:00:00Z")  # updated_at stays
+    emu.update_cursus_user(cursus_user_id, grade="Member")      # updated_at moves
+    emu.enrol(user_id, cursus_id=21); emu.unenrol(cursus_user_id)   # unenrolled: out of /v2/cursus/21/users
+    emu.update_projects_user(id, status="finished", final_mark=100); emu.delete_projects_user(id)
+    emu.add_projects_user(user_id, project_id); emu.replace_projects_user(id)   # retry: new, higher id
+    emu.set_coalition_score(coalition_id, score); emu.set_coalitions_user_score(id, score)
+    emu.add_coalitions_user(user_id, coalition_id); emu.remove_coalitions_user(id)
+    emu.add_achievements_user(user_id, achievement_id); emu.remove_achievements_user(id)
+    emu.next_hour()      # the hourly rate window starts afresh (the secondly one does not)
+``add_students`` enrols the new students in cursus 21; ``remove_user`` takes their rows away.
+
+Truth: ``emu.listing(name, **filters)`` streams exactly the items a complete listing returns, id
+ascending, filtered like the sync's route (cursus 21) unless told (``cursus_id=None``, ``user_id=``);
+``emu.resource_item(name, id)``; ``emu.resource_counts()`` (rows generated at start).
+
+Cost: the per-user rows are never all in memory (see ``tables``). Pages ordered by id with only
+``range[id]``, ``filter[user_id]``, ``filter[cursus]``/``campus`` are found by position. A lower
+bound on ``updated_at``/``created_at`` builds only the rows of the users active since then (each
+user's generated rows end at a last-activity instant; after the generated history, which ends on
+2025-12-01, only changed rows are read). Both stay cheap at full size. Any other filter or order
+on projects_users or achievements_users rebuilds every row once per change: slow at full size,
+fine in tests.
+Piscine enrolments are not modelled: ``/v2/cursus/9/cursus_users`` and ``filter[cursus]=9`` list
+nothing.
+
 Modules
 -------
 * ``users``     the 25-key user dict, timestamps (``iso_ms``, ``parse_ts``), ``UserFactory``,
@@ -84,6 +131,13 @@ Modules
 * ``emulator``  the ``Emulator``: state, mutations, listing pages, tokens, fault knobs
 * ``server``    the HTTP layer: routing, token parameters, ``Link`` header, HTML error pages
 * ``cli``       ``main()``, run by ``__main__``
+* ``catalog``   cursus, projects, achievements, coalitions (small, materialised)
+* ``cursus``    ``Population`` and ``CursusRows``: per-user row layouts and builders
+* ``specs``     each resource's item keys, filters, field types and default order
+* ``resource_query``  ``parse_resource_query``, predicates and sorting for those resources
+* ``tables``    ``DictTable`` and ``BlockTable`` (per-user rows + overlay, query planning)
+* ``resources`` ``CursusResources``, the ``Emulator`` mixin: pages, mutations, truth accessors
+* ``routes``    listing paths -> resource (+ the filter the path implies)
 """
 from .cli import main
 from .emulator import Emulator

@@ -19,6 +19,7 @@ from typing import Any
 
 from .limits import RateWindows, Token
 from .query import ListQuery, select_ids
+from .resources import CursusResources
 from .server import _Handler, _Server
 from .users import (
     CURSUS_ID,
@@ -37,7 +38,7 @@ TOKEN_EXPIRED = "The access token expired"
 TOKEN_INVALID = "The access token is invalid"
 
 
-class Emulator:
+class Emulator(CursusResources):
     """In-process 42 API. See the package docstring (``__init__.py``) for the knobs."""
 
     def __init__(self, students: int = 40335, seed: int = 42, client_id: str = "demo-uid",
@@ -92,6 +93,7 @@ class Emulator:
         self._json_cache: dict[int, bytes] = {}      # id -> serialised user
         self._selection_cache: dict[tuple, list[int]] = {}
         self.version = 0                              # bumped on every mutation
+        self._init_resources()                        # needs the users; see resources.py
 
         self._tokens: dict[str, Token] = {}
         self._app_token: Token | None = None
@@ -207,6 +209,7 @@ class Emulator:
                 self.users[self._max_id] = self._factory.make(self._max_id, now, now)
                 self._changed(self._max_id)
                 ids.append(self._max_id)
+            self.on_students_added(ids)
         return ids
 
     def storm_429(self, n: int, retry_after: Any = None) -> None:
@@ -262,7 +265,7 @@ class Emulator:
             if cursus_id is not None and cursus_id != CURSUS_ID:
                 ids = []
             else:
-                ids = select_ids(self.users, query)
+                ids = self.enrolled_only(cursus_id, select_ids(self.users, query))
             if len(self._selection_cache) > 256:
                 self._selection_cache.clear()
             self._selection_cache[key] = ids

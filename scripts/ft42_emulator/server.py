@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote_plus
 
 from .query import QueryError, _int_or, parse_list_query
+from .routes import ResourceRoute, match_route
 from .users import json_bytes
 
 if TYPE_CHECKING:
@@ -34,6 +35,12 @@ INVALID_CLIENT = {
 REASONS_5XX = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 LIST_PATH = re.compile(r"^/v2/(?:cursus/(\d+)/)?users/?$")
+
+
+def _list_target(path: str) -> tuple[re.Match, ResourceRoute | None] | None:
+    """(match, route) of a listing path; the route is None for the users listing."""
+    match = LIST_PATH.match(path)
+    return (match, None) if match else match_route(path)
 
 
 class _Server(ThreadingHTTPServer):
@@ -86,6 +93,9 @@ def _html_error(status: int) -> bytes:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"   # keep-alive; every response carries Content-Length
+    # Headers and body leave in two writes; with Nagle, a body smaller than loopback's MSS would
+    # wait for the client's delayed ACK before it is sent.
+    disable_nagle_algorithm = True
     timeout = 60                    # idle keep-alive connections are closed eventually
     server: _Server
 
@@ -148,7 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         body = self._read_body()
         path, _, query = self.path.partition("?")
-        is_list = self.command == "GET" and LIST_PATH.match(path) is not None
+        is_list = self.command == "GET" and _list_target(path) is not None
         if self.emu._check_down(is_list):
             if self.emu.down_mode == "503":
                 return self._send(503, _html_error(503), HTML_TYPE, self._rate_headers("anonymous"))
@@ -200,8 +210,8 @@ class _Handler(BaseHTTPRequestHandler):
             headers = self._rate_headers(token.app if token else "anonymous")
             return self._send(401, NOT_AUTHORIZED_BODY,
                               headers=headers + [("WWW-Authenticate", problem)])
-        match = LIST_PATH.match(path)
-        is_list = self.command == "GET" and match is not None
+        target = _list_target(path)
+        is_list = self.command == "GET" and target is not None
         allowed, headers, retry_after = emu._admit(token.app, is_list, consume=True)
         if not allowed:
             if retry_after is not None:
@@ -209,12 +219,12 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(429, TOO_MANY_BODY, TEXT_TYPE, headers)
         if not is_list:
             return self._send(404, b'{"error":"Not Found"}', headers=headers)
-        self._list(match, query, headers)
+        self._list(*target, query, headers)
 
-    def _list(self, match: re.Match, query: str, headers: list) -> None:
+    def _list(self, match: re.Match, route: ResourceRoute | None, query: str, headers: list) -> None:
         emu = self.emu
         try:
-            parsed = parse_list_query(query)
+            parsed = parse_list_query(query) if route is None else route.parse(match, query)
         except QueryError as exc:
             return self._send(400, json_bytes({"error": exc.error, "message": exc.message}),
                               headers=headers)
@@ -225,8 +235,10 @@ class _Handler(BaseHTTPRequestHandler):
             emu.on_list_request(emu, parsed.page)   # outside the lock: it may mutate
         if emu.slow_ms:
             time.sleep(emu.slow_ms / 1000.0)
-        cursus_id = int(match.group(1)) if match.group(1) else None
-        body, total = emu.page(cursus_id, parsed)
+        if route is None:
+            body, total = emu.page(int(match.group(1)) if match.group(1) else None, parsed)
+        else:
+            body, total = route.page(emu, parsed)
         if emu._take_truncation(parsed.page):
             body = body[:len(body) // 2]
         headers = headers + [("X-Page", str(parsed.page)), ("X-Per-Page", str(parsed.per_page)),
