@@ -42,7 +42,7 @@ class LastRuns:
     last_full_at: datetime | None  # when the last succeeded full listing started
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunCounts:
     api_requests: int | None = None
     rows_fetched: int | None = None

@@ -15,6 +15,8 @@ def write_fetch_metadata(export_dir: Path, finished: datetime, *, mode: str, req
     iso = "%Y-%m-%dT%H:%M:%SZ"
     stats = {
         "timestamp": epoch,
+        # The old key. The old fetch made one request per page; this counts every request of the
+        # run (the token and retries too): what readers of the file used it for, the run's cost.
         "pages": requests,
         "items_merged": items,
         "since": since.strftime(iso) if since else "1970-01-01T00:00:00Z",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from typing import Literal
 
 import dlt
 import psycopg2
@@ -26,8 +27,16 @@ PIPELINE_NAME = "ft42_users"
 
 
 @dataclass(frozen=True)
+class Staged:
+    """What the fetch and load put into the raw schema."""
+
+    rows: int
+    load_id: str | None
+
+
+@dataclass(frozen=True)
 class RunPlan:
-    mode: str  # "full" or "incremental"
+    mode: Literal["full", "incremental"]
     started_at: datetime
     cursor_before: datetime | None
     reason: str
@@ -51,8 +60,7 @@ def plan_run(last: LastRuns, sync: SyncSettings, now: datetime) -> RunPlan:
     return RunPlan("incremental", now, since, f"users changed since {since:%Y-%m-%d %H:%M:%S} UTC")
 
 
-def fetch_and_load(settings: Settings, db: DbSettings, api: Ft42Api, plan: RunPlan, log: RunLog,
-                   counts: RunCounts) -> None:
+def fetch_and_load(settings: Settings, db: DbSettings, api: Ft42Api, plan: RunPlan, log: RunLog) -> Staged:
     pipelines_dir = dlt_workdir.destination_dir(settings.dlt_data_dir, db)
     set_aside = dlt_workdir.set_aside_unfinished(pipelines_dir, PIPELINE_NAME)
     if set_aside:
@@ -76,16 +84,16 @@ def fetch_and_load(settings: Settings, db: DbSettings, api: Ft42Api, plan: RunPl
     finally:
         if progress:
             progress.close()
-        counts.api_requests = api.adapter.requests_sent
         if api.auth.used_next_secret:
             log("Warning: CLIENT_SECRET was rejected and CLIENT_SECRET_NEXT worked: "
                 "move CLIENT_SECRET_NEXT into CLIENT_SECRET in .env before the old one is needed again")
     dlt_workdir.forget_loaded_packages(pipelines_dir, PIPELINE_NAME)
-    counts.rows_fetched = pipeline.last_trace.last_normalize_info.row_counts.get("users", 0)
-    counts.load_id = load_info.loads_ids[-1] if load_info.loads_ids else None
+    staged = Staged(rows=pipeline.last_trace.last_normalize_info.row_counts.get("users", 0),
+                    load_id=load_info.loads_ids[-1] if load_info.loads_ids else None)
     timings = ", ".join(f"{step.step} {(step.finished_at - step.started_at).total_seconds():.1f} s"
                         for step in pipeline.last_trace.steps if step.step in ("extract", "normalize", "load"))
-    log(f"Staged {counts.rows_fetched} users ({counts.api_requests} requests; {timings})")
+    log(f"Staged {staged.rows} users ({api.adapter.requests_sent} requests; {timings})")
+    return staged
 
 
 def _dbt_failure(outcome: BuildOutcome) -> str:
@@ -100,11 +108,11 @@ def _dbt_failure(outcome: BuildOutcome) -> str:
     return f"dbt build failed: {failed or 'see its output above'}"
 
 
-def build_users(conn, db: DbSettings, dbt: PrewarmedDbt, plan: RunPlan, run_id: int, counts: RunCounts,
-                log: RunLog) -> None:
+def build_users(conn, db: DbSettings, dbt: PrewarmedDbt, plan: RunPlan, run_id: int, staged: Staged,
+                log: RunLog) -> users_changes.UsersChanges:
     """dbt build; `conn` (autocommit) reads users before and after to count what it did."""
     before = users_changes.read_state(conn, db)
-    full_load_id = counts.load_id if plan.mode == "full" else ""
+    full_load_id = staged.load_id if plan.mode == "full" else ""
     # On a terminal dbt's own lines show each model and test as it runs; under cron, one line.
     quiet = [] if interactive() else ["--quiet"]
     # Unit tests check the models' logic, not this run's data: `make test` runs them.
@@ -113,9 +121,8 @@ def build_users(conn, db: DbSettings, dbt: PrewarmedDbt, plan: RunPlan, run_id: 
     if not outcome.success:
         raise SyncFailed(_dbt_failure(outcome))
     changes = users_changes.changes_since(conn, db, before)
-    counts.inserted, counts.updated = changes.inserted, changes.updated
-    counts.unchanged, counts.removed = changes.unchanged, changes.removed
     log(f"Users: {changes}")
+    return changes
 
 
 def sync(settings: Settings, log: RunLog, guard: RunGuard) -> None:
@@ -136,9 +143,11 @@ def _sync_into(db: DbSettings, settings: Settings, log: RunLog, guard: RunGuard)
     if settings.db.host is None:
         log(f"Using the embedded PostgreSQL in {settings.db.embedded_dir} "
             f"(127.0.0.1:{db.port}, database {db.name})")
-    lock = warehouse.take_sync_lock(db)
+    # The connection that holds the sync lock also writes the ledger and counts users' changes:
+    # while it is open, no other sync writes to this database.
+    locked = warehouse.take_sync_lock(db)
     try:
-        ledger = Ledger(lock, db)
+        ledger = Ledger(locked, db)
         plan = plan_run(ledger.last_runs(), settings.sync, datetime.now(timezone.utc))
         log(f"Mode: {plan.mode} ({plan.reason})")
         run_id, counts = ledger.start(plan.mode, plan.cursor_before), RunCounts()
@@ -149,26 +158,30 @@ def _sync_into(db: DbSettings, settings: Settings, log: RunLog, guard: RunGuard)
         guard.on_end(lambda _reason: dbt.kill())  # first: its open transaction must not commit
         try:
             guard.step = "the fetch and load"
-            fetch_and_load(settings, db, api, plan, log, counts)
+            staged = fetch_and_load(settings, db, api, plan, log)
+            counts = replace(counts, rows_fetched=staged.rows, load_id=staged.load_id)
             # Before dbt: once the listing reaches users, later runs must find which load it was.
-            ledger.record_load(run_id, counts.load_id)
+            ledger.record_load(run_id, staged.load_id)
             guard.step = "the dbt build"
-            warehouse.check_lock(lock)
-            build_users(lock, db, dbt, plan, run_id, counts, log)
+            warehouse.check_lock(locked)
+            changes = build_users(locked, db, dbt, plan, run_id, staged, log)
         except Exception as failure:
+            counts = replace(counts, api_requests=api.adapter.requests_sent)
             with suppress(psycopg2.Error):  # a database that went away cannot take the record
                 ledger.finish(run_id, counts, error=describe_error(failure, db))
             raise
         finally:
             dbt.close()
         guard.step = "recording the run"
+        counts = replace(counts, api_requests=api.adapter.requests_sent, inserted=changes.inserted,
+                         updated=changes.updated, unchanged=changes.unchanged, removed=changes.removed)
         # The next window starts where this run started: whatever changed while it ran is
         # fetched again next time rather than missed.
         ledger.finish(run_id, counts, cursor_after=plan.started_at)
         write_fetch_metadata(
             settings.sync.export_dir, datetime.now(timezone.utc), mode=plan.mode,
             requests=counts.api_requests, items=counts.rows_fetched,
-            total=counts.inserted + counts.updated + counts.unchanged, since=plan.cursor_before,
+            total=changes.total, since=plan.cursor_before,
             until=plan.started_at, downloaded_bytes=api.adapter.bytes_received)
     finally:
-        lock.close()
+        locked.close()

@@ -36,6 +36,13 @@ def test_docs_describe_every_model_source_and_column_and_lint_passes(project):
     undescribed = [f"{n['name']}.{c}" for n in documented for c, col in n["columns"].items()
                    if not col["description"].strip()]
     assert undescribed == [] and all(n["description"].strip() for n in documented)
+    # The descriptions are in the database too, for `\d+ users` in psql.
+    for table in ("users", "users_history"):
+        stored = project.query(
+            "select attname, col_description(attrelid, attnum) from pg_attribute "
+            "where attrelid = %s::regclass and attnum > 0 and not attisdropped", (f"public.{table}",))
+        assert stored and [name for name, text in stored if not text] == []
+    assert project.query("select obj_description('public.users'::regclass)")[0][0]
     # Lineage: API source -> staging -> intermediate -> users -> history.
     parents = {n["name"]: n["depends_on"]["nodes"] for n in manifest["nodes"].values() if "depends_on" in n}
     assert "source.ft42.ft42.users" in parents["stg_ft42__users"]

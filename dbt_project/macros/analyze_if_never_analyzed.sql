@@ -1,5 +1,5 @@
 {#-
-    ANALYZE `relation` (just `column`, ~40 ms at 40k rows) unless it has statistics already.
+    ANALYZE `relation` (just `column`, which is cheap) unless it has statistics already.
     A table dbt has just created has none until autovacuum gets to it, minutes later; planning
     the next run against it, PostgreSQL picked a nested loop over the whole snapshot.
 -#}
