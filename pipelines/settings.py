@@ -151,7 +151,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("INCREMENTAL_LAG_MINUTES", "10", number(0), "how far before the last run an incremental window starts"),
     Setting("MAX_REMOVED_SHARE", "0.05", number(0, 1),
             "circuit breaker: a run that would remove more of users changes nothing"),
-    Setting("RUN_DEADLINE_MINUTES", "45", number(1),
+    Setting("RUN_DEADLINE_MINUTES", "45", number(0.05),
             "the whole sync gives up after this long, well under the cron period"),
     Setting("FRESHNESS_WARN_HOURS", "12", whole_number(0), "raw data older than this: freshness warns"),
     Setting("FRESHNESS_ERROR_HOURS", "36", whole_number(0), "raw data older than this: freshness errors"),

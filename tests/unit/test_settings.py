@@ -116,7 +116,7 @@ def test_database_names_that_cannot_exist_or_would_escape_a_path_are_refused(nam
     ("DB_PORT", "abc", "must be a whole number"), ("DB_PORT", "70000", "between 1 and 65535"),
     ("CURSUS_ID", "0", "at least 1"), ("MAX_REMOVED_SHARE", "2", "between 0 and 1"),
     ("MAX_REMOVED_SHARE", "nan", "between 0 and 1"), ("INCREMENTAL_LAG_MINUTES", "-5", "at least 0"),
-    ("RUN_DEADLINE_MINUTES", "0", "at least 1"), ("FRESHNESS_WARN_HOURS", "1.5", "whole number"),
+    ("RUN_DEADLINE_MINUTES", "0", "at least 0.05"), ("FRESHNESS_WARN_HOURS", "1.5", "whole number"),
 ])
 def test_unusable_numbers_are_refused_with_the_key_and_the_value(key, raw, problem):
     with pytest.raises(ConfigError) as refused:
