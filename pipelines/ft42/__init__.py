@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import dlt
@@ -36,6 +36,17 @@ class Ft42Api:
     auth: Ft42OAuth
     session: Session
     adapter: RateLimitedAdapter
+    # (user id, field) of each text value made storable (NUL removed, half a character replaced).
+    cleaned_text: list[tuple[int, str]] = field(default_factory=list)
+
+    def cleaned_text_warning(self) -> str | None:
+        """One line for the run log when the fetch had to clean text, naming users and fields only."""
+        if not self.cleaned_text:
+            return None
+        where = ", ".join(f"user {user_id} {name}" for user_id, name in self.cleaned_text[:20])
+        more = f" and {len(self.cleaned_text) - 20} more" if len(self.cleaned_text) > 20 else ""
+        return (f"Warning: the API sent text PostgreSQL cannot store (a NUL, or half a character); stored it "
+                f"without the NUL or with U+FFFD in {where}{more}; report it to the API's maintainers")
 
 
 def connect_api(root: str, client_id: str, client_secret: str, client_secret_next: str | None = None) -> Ft42Api:
@@ -87,9 +98,9 @@ def ft42_source(api: Ft42Api, cursus_id: int = 21,
         for page in pages:
             batch.extend(page)
             if len(batch) >= BATCH_SIZE:
-                yield users_table(batch)
+                yield users_table(batch, api.cleaned_text)
                 batch = []
         if batch:
-            yield users_table(batch)
+            yield users_table(batch, api.cleaned_text)
 
     return users

@@ -9,12 +9,15 @@ next one (CLIENT_SECRET_NEXT) takes over.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from dlt.common.configuration.specs.base_configuration import configspec
 from dlt.common.pendulum import pendulum
 from dlt.common.typing import TSecretStrValue
 from dlt.sources.helpers.rest_client.auth import OAuth2ClientCredentials
 from requests import HTTPError, PreparedRequest, Response
+
+from .http import ApiMisbehaved
 
 # Renew this long before the announced expiry, so no request travels with a dying token.
 EXPIRY_MARGIN_SECONDS = 60
@@ -37,6 +40,26 @@ class Ft42OAuth(OAuth2ClientCredentials):
                 raise
             self.client_secret, self.used_next_secret = self.client_secret_next, True
             super().obtain_token()
+
+    def parse_access_token(self, response_json: Any) -> str:
+        token = response_json.get("access_token") if isinstance(response_json, dict) else None
+        if not isinstance(token, str) or not token:
+            raise ApiMisbehaved(
+                f"POST {urlsplit(self.access_token_url).path} answered without an access_token, so the "
+                "credentials were not the problem; check that API_ROOT is the 42 API, or run again later"
+            )
+        return token
+
+    def parse_expiration_in_seconds(self, response_json: Any) -> int:
+        """The token's lifetime; a value that is not a whole number of seconds (`"soon"`) falls back to
+        dlt's default lifetime. A token that dies sooner than assumed costs one renewal (`_renew_on_401`),
+        while refusing a usable token would stop every sync for a cosmetic fault."""
+        expires_in = response_json.get("expires_in")
+        if isinstance(expires_in, str) and expires_in.strip().isdigit():
+            return int(expires_in)
+        if isinstance(expires_in, int) and not isinstance(expires_in, bool):
+            return expires_in
+        return self.default_token_expiration
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         request = super().__call__(request)

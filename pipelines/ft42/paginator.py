@@ -4,6 +4,11 @@ Offset paging (`page=N`, or following `Link: rel="next"`) over a set that change
 read skips a row whenever an earlier row leaves the set. Asking each time for the ids after the
 last one seen (`range[id]=<last+1>,<max>`, sorted by id) cannot skip: a user who stays in the set
 for the whole run is always read, and none is read twice.
+
+A listing is complete only when that keyset reaches a short or empty page. Each page is checked
+against what the query asked for (a JSON array of users, ids rising strictly above the cursor),
+because a page that is not what it claims would end the listing early and remove the users it
+hid: a run that cannot trust a page fails instead.
 """
 
 from __future__ import annotations
@@ -16,7 +21,12 @@ from typing import Any
 from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import Request, Response
 
+from .http import ApiMisbehaved, request_line
+from .schema import REPORT_IT, BadRecord, user_id
+
 MAX_ID = 2**31 - 1
+# What to do about a page that breaks the listing's rules: it may be a passing fault upstream.
+RUN_AGAIN = "run again later, and report it if it persists"
 
 
 class RateBudgetExceeded(Exception):
@@ -36,17 +46,17 @@ class IdKeysetPaginator(BasePaginator):
         self._ask_after(request, self.after_id)
 
     def update_state(self, response: Response, data: list[Any] | None = None) -> None:
-        data = data or []
+        # The body itself, not dlt's extract of it, which reads `null` or an object as a page.
+        users = _listed_users(response)
+        ids = self._rising_ids(response, users)
         if self.total is None:
-            self.total = int(response.headers.get("X-Total", len(data)))
+            self.total = _x_total(response) or len(users)
             self._check_hourly_budget(response)
-        if data:
-            self.after_id = max(user["id"] for user in data)
-        self.fetched += len(data)
-        # X-Total counts this query's users, the ones after the cursor: when this page holds
-        # them all, asking for the next one (empty) would only spend a request of the budget.
-        holds_the_rest = response.headers.get("X-Total") == str(len(data))
-        self._has_next_page = len(data) >= self.page_size and not holds_the_rest
+        if ids:
+            self.after_id = ids[-1]
+        self.fetched += len(users)
+        # X-Total is a count the server may get wrong: only a short or empty page ends a listing.
+        self._has_next_page = len(users) >= self.page_size
         if self.on_page:
             self.on_page(self.fetched, self.total)
 
@@ -57,6 +67,28 @@ class IdKeysetPaginator(BasePaginator):
         if request.params is None:
             request.params = {}
         request.params["range[id]"] = f"{after_id + 1},{MAX_ID}"
+
+    def _rising_ids(self, response: Response, users: list[Any]) -> list[int]:
+        """The page's ids, each above the one before and the first above the cursor: the order the
+        query asked for. A repeated or out-of-order id means the paging cannot be trusted."""
+        ids: list[int] = []
+        previous = self.after_id
+        for user in users:
+            try:
+                current = user_id(user)
+            except ValueError as problem:
+                after = f"user {previous}" if previous else "the start of the listing"
+                raise BadRecord(f"the user listed after {after} {problem} ({request_line(response.request)}); "
+                                f"{REPORT_IT}") from None
+            if current <= previous:
+                raise ApiMisbehaved(
+                    f"{request_line(response.request)} listed user {current} after user {previous}, but the ids "
+                    f"of a listing sorted by id rise strictly: a repeated or out-of-order user means the API's "
+                    f"paging cannot be trusted; {RUN_AGAIN}"
+                )
+            ids.append(current)
+            previous = current
+        return ids
 
     def _check_hourly_budget(self, response: Response) -> None:
         """Refuse to start a listing the hourly budget cannot finish: it could only end half-read."""
@@ -71,3 +103,31 @@ class IdKeysetPaginator(BasePaginator):
                 f"the listing needs {needed} more requests but only {remaining} of the hourly budget of "
                 f"{limit} remain; run again after {latest_reset:%H:%M} UTC, when the hour has passed"
             )
+
+
+def _x_total(response: Response) -> int | None:
+    value = response.headers.get("X-Total", "").strip()
+    return int(value) if value.isdigit() else None
+
+
+_JSON_KINDS = {type(None): "null", dict: "a JSON object", str: "a JSON string", int: "a JSON number",
+               float: "a JSON number", bool: "a JSON boolean"}
+
+
+def _listed_users(response: Response) -> list[Any]:
+    """The page as the JSON array it must be. An empty one is believed only if X-Total agrees
+    (absent or 0): otherwise it would end the listing with users still to read."""
+    body = response.json()
+    if not isinstance(body, list):
+        shape = _JSON_KINDS.get(type(body), "a JSON value")
+        raise ApiMisbehaved(
+            f"{request_line(response.request)} answered {response.status_code} with {shape} instead of a list "
+            f"of users; {RUN_AGAIN}"
+        )
+    x_total = response.headers.get("X-Total", "").strip()
+    if not body and x_total not in ("", "0"):
+        raise ApiMisbehaved(
+            f"{request_line(response.request)} answered an empty page, but its X-Total says {x_total[:20]} users "
+            f"remain; ending the listing there would remove them; {RUN_AGAIN}"
+        )
+    return body

@@ -6,6 +6,11 @@ column: dlt writes it to Parquet as is and loads it with a binary COPY, which sk
 normalising and SQL text that made up most of a sync's own time. Values are checked against
 the declared types on the way: a value that cannot be coerced fails the run with the user id and
 the field, instead of landing in a variant column beside an empty one.
+
+Text PostgreSQL cannot hold is cleaned rather than refused, so that one student's odd name does
+not block every sync: a NUL character is removed, and a lone UTF-16 surrogate (half a character,
+which neither Parquet nor PostgreSQL can encode) becomes U+FFFD. Each cleaning is reported to the
+caller as (user id, field).
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ USER_COLUMNS: TTableSchemaColumns = {
     for name in names
 }
 USER_COLUMNS["id"].update(unique=True, primary_key=True)
+# The models decide who is a current student from these: a missing value would read as "not a
+# current student" and remove the user, on no evidence.
+REQUIRED_COLUMNS = frozenset({"kind", "alumni_p"})
 
 # Microseconds in UTC: what dlt's `timestamp` is on PostgreSQL (timestamptz).
 _ARROW_TYPES = {"bigint": pa.int64(), "bool": pa.bool_(), "text": pa.string(), "timestamp": pa.timestamp("us", "UTC")}
@@ -55,18 +63,34 @@ _API_PATHS = {column: tuple(column.split("__")) for column in USER_COLUMNS} | {
 
 
 class BadRecord(ValueError):
-    pass
+    """A record the sync cannot store as it is; the message is the whole line to show."""
 
+
+# What to do about a BadRecord: nothing on this side can fix the API's data.
+REPORT_IT = "report it: the API changed"
 
 _INTEGER = re.compile(r"-?\d+")
+_BIGINT_RANGE = range(-(2**63), 2**63)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _bigint(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
     if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        return int(value)
-    raise ValueError("a whole number")
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value in _BIGINT_RANGE:
+        return value
+    raise ValueError("a whole number below 2^63")
+
+
+def user_id(user: Any) -> int:
+    """The id of one listed user, coerced like every bigint; ValueError saying what is wrong."""
+    if not isinstance(user, dict):
+        raise ValueError(f"is not a user object but {type(user).__name__}")
+    value = user.get("id")
+    try:
+        return _bigint(value)
+    except ValueError as expected:
+        raise ValueError(f"has id={repr(value)[:60]}, expected {expected}") from None
 
 
 def _bool(value: Any) -> bool:
@@ -113,6 +137,10 @@ def _field_values(users: list[dict[str, Any]], column: str) -> list[Any]:
     return values
 
 
+def _field_name(column: str) -> str:
+    return ".".join(_API_PATHS[column])
+
+
 def _coerced(values: list[Any], data_type: str, column: str, ids: list[Any]) -> list[Any]:
     coerce = _COERCE[data_type][0]
     coerced = []
@@ -120,32 +148,68 @@ def _coerced(values: list[Any], data_type: str, column: str, ids: list[Any]) -> 
         try:
             coerced.append(None if value is None else coerce(value))
         except ValueError as expected:
-            field = ".".join(_API_PATHS[column])
-            raise BadRecord(f"user {user_id} has {field}={repr(value)[:60]}, expected {expected}") from None
+            raise BadRecord(
+                f"user {user_id} has {_field_name(column)}={repr(value)[:60]}, expected {expected}; {REPORT_IT}"
+            ) from None
     return coerced
 
 
-def _column(users: list[dict[str, Any]], column: str, data_type: str, ids: list[Any]) -> pa.Array:
+def _storable_text(text: str) -> str:
+    return _LONE_SURROGATE.sub("\ufffd", text.replace("\x00", ""))
+
+
+def _text_array(values: list[Any], column: str, ids: list[int], cleaned: list[tuple[int, str]]) -> pa.Array:
+    try:
+        array = pa.array(values, pa.string())
+        if not pc.any(pc.match_substring(array, "\x00")).as_py():
+            return array
+    except UnicodeEncodeError:  # a lone surrogate: UTF-8 cannot encode it
+        pass
+    storable = []
+    for user_id, value in zip(ids, values):
+        if value is not None and _storable_text(value) != value:
+            cleaned.append((user_id, _field_name(column)))
+            value = _storable_text(value)
+        storable.append(value)
+    return pa.array(storable, pa.string())
+
+
+def _column(users: list[dict[str, Any]], column: str, data_type: str, ids: list[int],
+            cleaned: list[tuple[int, str]]) -> pa.Array:
     values = _field_values(users, column)
     ready = _COERCE[data_type][1]
     # `type(...) is`: a bool is an int to isinstance, and 2.5 would be truncated by Arrow's int64.
     if not all(value is None or type(value) is ready for value in values):
         values = _coerced(values, data_type, column, ids)
+    if column in REQUIRED_COLUMNS and None in values:
+        raise BadRecord(
+            f"user {ids[values.index(None)]} has no {_field_name(column)}: without it the sync cannot tell "
+            f"whether they are a current student, and would remove them; {REPORT_IT}"
+        )
     arrow_type = _ARROW_TYPES[data_type]
+    if data_type == "text":
+        return _text_array(values, column, ids, cleaned)
     if data_type == "timestamp" and any(isinstance(value, str) for value in values):
         try:
             return pc.cast(pa.array(values, pa.string()), arrow_type)
         except pa.ArrowInvalid:  # a form Arrow does not parse (no offset, a space): Python's parser
             values = _coerced(values, data_type, column, ids)
-    return pa.array(values, arrow_type)
+    try:
+        return pa.array(values, arrow_type)
+    except OverflowError:  # a whole number past int64: the coercer names the user
+        return pa.array(_coerced(values, data_type, column, ids), arrow_type)
 
 
-def users_table(users: list[dict[str, Any]]) -> pa.Table:
-    """A batch of API users as an Arrow table with exactly the declared columns and types."""
-    ids = _field_values(users, "id")
-    if None in ids:
-        raise BadRecord(f"a user without an id: {sorted(users[ids.index(None)])}")
-    return pa.Table.from_arrays(
-        [_column(users, column, spec["data_type"], ids) for column, spec in USER_COLUMNS.items()],
-        schema=ARROW_SCHEMA,
-    )
+def users_table(users: list[dict[str, Any]], cleaned: list[tuple[int, str]] | None = None) -> pa.Table:
+    """A batch of API users as an Arrow table with exactly the declared columns and types.
+    `cleaned` receives (user id, field) for each text value that had to be made storable."""
+    ids: list[int] = []
+    for user in users:
+        try:
+            ids.append(user_id(user))
+        except ValueError as problem:
+            after = f"user {ids[-1]}" if ids else "the start of its batch"
+            raise BadRecord(f"the user listed after {after} {problem}; {REPORT_IT}") from None
+    cleaned = [] if cleaned is None else cleaned
+    columns = [_column(users, column, spec["data_type"], ids, cleaned) for column, spec in USER_COLUMNS.items()]
+    return pa.Table.from_arrays(columns, schema=ARROW_SCHEMA)

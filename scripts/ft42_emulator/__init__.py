@@ -47,6 +47,12 @@ Fault knobs (constructor keyword arguments; also plain attributes, settable at a
   response) or ``"503"``: once N list requests have been received, every request (token included)
   fails.  Set ``down_after=None`` to bring the server back.
 * ``slow_ms`` (int): sleep before every list response.
+* ``trickle_body_ms`` (int): list responses send their headers at once, then the body one byte
+  every that many milliseconds (a server that never quite stops answering).
+* ``answer_next(route, status=None, body=None, headers=None, times=1)``: the next ``times``
+  (``None``: every, ``0``: none) successful answers of ``route`` (``"list"`` or ``"token"``)
+  take this status and body (``None`` keeps the real one); ``headers`` (a dict) replace or add to
+  the real ones.  Covers null/object/HTML/empty bodies, redirects, a lying ``X-Total``, odd records.
 * ``on_list_request``: callable ``(emu, page_number) -> None`` run (outside the lock) before each
   users-list page is computed, e.g. to move a user out of the set mid-crawl.
 * Secrets: ``client_secret_next`` (also accepted), ``secret_rejected=True`` (the current secret

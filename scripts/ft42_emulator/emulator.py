@@ -50,6 +50,7 @@ class Emulator(CursusResources):
                  error_rate_5xx: float = 0.0, fail_every_nth_5xx: int = 0,
                  truncate_page_once_at: int | None = None, expire_token_every: int = 0,
                  down_after: int | None = None, down_mode: str = "drop", slow_ms: int = 0,
+                 trickle_body_ms: int = 0,
                  on_list_request: Callable[[Emulator, int], None] | None = None):
         self.students = students
         self.seed = seed
@@ -73,6 +74,8 @@ class Emulator(CursusResources):
         self.down_after = down_after
         self.down_mode = down_mode
         self.slow_ms = slow_ms
+        self.trickle_body_ms = trickle_body_ms
+        self._answers: dict[str, tuple] = {}          # route -> (status, body, headers, times left)
         self.on_list_request = on_list_request
 
         self._lock = threading.RLock()
@@ -217,6 +220,23 @@ class Emulator(CursusResources):
         with self._lock:
             self._storm_left = n
             self._storm_retry_after = retry_after
+
+    def answer_next(self, route: str, status: int | None = None, body: bytes | None = None,
+                    headers: dict | None = None, times: int | None = 1) -> None:
+        """The next ``times`` (``None``: every, ``0``: none) successful answers of ``route``
+        (``"list"`` or ``"token"``) take this status and body (``None`` keeps the real one);
+        ``headers`` replace or add to the real ones."""
+        with self._lock:
+            self._answers[route] = (status, body, dict(headers or {}), times)
+
+    def _take_answer(self, route: str) -> tuple | None:
+        with self._lock:
+            answer = self._answers.get(route)
+            if answer is None or answer[3] == 0:
+                return None
+            status, body, headers, times = answer
+            self._answers[route] = (status, body, headers, None if times is None else times - 1)
+            return status, body, headers
 
     def reset_log(self) -> None:
         """Start counting afresh: the log, the 429 count and the list requests `down_after` sees."""

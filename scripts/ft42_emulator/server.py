@@ -133,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _send(self, status: int, body: bytes = b"", content_type: str | None = JSON_TYPE,
-              headers: list = ()) -> None:
+              headers: list = (), trickle_ms: int = 0) -> None:
         # Log before answering: a client that has its answer must find the request in the log.
         self.emu._log(self.command, self.path, status)
         self.send_response(status)
@@ -143,7 +143,26 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if not trickle_ms:
+            self.wfile.write(body)
+            return
+        for offset in range(len(body)):   # a byte at a time: each socket read gets something
+            self.wfile.write(body[offset:offset + 1])
+            time.sleep(trickle_ms / 1000.0)
+
+    def _answer(self, route: str, status: int, body: bytes, headers: list, trickle_ms: int = 0) -> None:
+        """Send a successful answer of ``route``, unless ``answer_next`` replaced (part of) it."""
+        content_type: str | None = JSON_TYPE
+        answer = self.emu._take_answer(route)
+        if answer is not None:
+            new_status, new_body, new_headers = answer
+            status = status if new_status is None else new_status
+            body = body if new_body is None else new_body
+            replaced = {name.lower() for name in new_headers}
+            headers = [(n, v) for n, v in headers if n.lower() not in replaced] + list(new_headers.items())
+            if "content-type" in replaced:
+                content_type = None
+        self._send(status, body, content_type, headers, trickle_ms)
 
     def _drop(self) -> None:
         """Close the socket without answering (the client sees a dropped connection)."""
@@ -189,7 +208,7 @@ class _Handler(BaseHTTPRequestHandler):
         reply = self.emu.issue_token(params.get("client_id"), params.get("client_secret"))
         if reply is None:
             return self._send(401, json_bytes(INVALID_CLIENT), headers=headers)
-        self._send(200, json_bytes(reply), headers=headers)
+        self._answer("token", 200, json_bytes(reply), headers)
 
     def _token_info(self) -> None:
         token, problem = self.emu.authenticate(self.headers.get("Authorization"))
@@ -248,7 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
         link = link_header(f"http://{host}{match.group(0)}", query, parsed.page, last_page)
         if link:
             headers.append(("Link", link))
-        self._send(200, body, headers=headers)
+        self._answer("list", 200, body, headers, emu.trickle_body_ms)
 
 
 def _token_params(headers, body: bytes, query: str) -> dict:
