@@ -11,6 +11,7 @@ import psycopg2
 from dlt.pipeline.exceptions import PipelineStepFailed
 from requests import ConnectionError, HTTPError, Timeout
 
+from .ft42.http import ApiMisbehaved
 from .ft42.paginator import RateBudgetExceeded
 from .ft42.schema import BadRecord
 from .settings import ConfigError, DbSettings
@@ -68,7 +69,7 @@ def _database_error(error: psycopg2.Error, db: DbSettings) -> str:
 def describe_failure(failure: PipelineStepFailed, api_root: str, db: DbSettings) -> str:
     step = {"extract": "fetch", "normalize": "normalise", "load": "load"}.get(failure.step, failure.step)
     for error in _chain(failure):
-        if isinstance(error, (BadRecord, RateBudgetExceeded)):
+        if isinstance(error, (BadRecord, RateBudgetExceeded, ApiMisbehaved)):
             return f"{step} failed: {error}; users was not changed"
         if isinstance(error, HTTPError) and error.response is not None:
             status = error.response.status_code

@@ -84,6 +84,8 @@ def fetch_and_load(settings: Settings, db: DbSettings, api: Ft42Api, plan: RunPl
     finally:
         if progress:
             progress.close()
+        if warning := api.cleaned_text_warning():
+            log(warning)
         if api.auth.used_next_secret:
             log("Warning: CLIENT_SECRET was rejected and CLIENT_SECRET_NEXT worked: "
                 "move CLIENT_SECRET_NEXT into CLIENT_SECRET in .env before the old one is needed again")

@@ -17,8 +17,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from conftest import CLIENT_ID, CLIENT_SECRET, ROOT
-from test_faults import FAST_RETRIES, after_nth_list_request, failure_line, make_truth_move, synced, table_bytes
-from test_sync import api_truth, users_table
+from helpers import (
+    FAST_RETRIES,
+    after_nth_list_request,
+    api_truth,
+    failure_line,
+    make_truth_move,
+    synced,
+    table_bytes,
+    users_table,
+)
 
 from scripts.ft42_emulator import Emulator
 
@@ -252,6 +260,7 @@ def test_text_postgresql_cannot_hold_is_cleaned_and_the_rest_stored_exactly(proj
     emu.answer_next("list", body=page_body(page, ensure_ascii=True))
 
     synced(project)
+    assert f"stored it without the NUL or with U+FFFD in user {nul_user} last_name" in project.log_text
     table, truth = users_table(project), api_truth(project)
     got = project.query("select id, last_name, first_name from users where id in %s", ((nul_user, page[7]["id"]),))
     assert dict((row[0], row[1:]) for row in got) == {
