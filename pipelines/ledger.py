@@ -30,10 +30,11 @@ COLUMNS = sql.SQL("""
     cursor_after  timestamptz,
     load_id       text,
     error         text,
-    published_at  timestamptz
+    published_at  timestamptz,
+    unmapped_fields text[]
 """)
 # Columns added since the first version, for ledgers created by it.
-ADDED_COLUMNS = {"published_at": "timestamptz"}
+ADDED_COLUMNS = {"published_at": "timestamptz", "unmapped_fields": "text[]"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,16 @@ class Ledger:
     def record_load(self, run_id: int, load_id: str | None) -> None:
         with self.conn.cursor() as cur:
             cur.execute(sql.SQL("update {} set load_id = %s where run_id = %s").format(self.table), (load_id, run_id))
+
+    def record_unmapped_fields(self, run_id: int, fields: set[str]) -> list[str]:
+        """Record the API fields this run saw and no column holds; return those no run saw before."""
+        with self.conn.cursor() as cur:
+            cur.execute(sql.SQL("select distinct unnest(unmapped_fields) from {} where run_id <> %s")
+                        .format(self.table), (run_id,))
+            seen = {field for (field,) in cur.fetchall()}
+            cur.execute(sql.SQL("update {} set unmapped_fields = %s where run_id = %s").format(self.table),
+                        (sorted(fields), run_id))
+        return sorted(fields - seen)
 
     @staticmethod
     def record_failure(db: DbSettings, run_id: int, error: str) -> None:

@@ -81,6 +81,11 @@ def report(cur, schema: str, warn_hours: float, error_hours: float) -> list[str]
         hours = last[0] / 3600
         level = "STALE" if hours > error_hours else "warn" if hours > warn_hours else "ok"
         lines.append(f"freshness  last succeeded run finished {span(last[0])} ago ({last[1]} UTC): {level}")
+    cur.execute(sql.SQL("select unmapped_fields from {} where unmapped_fields is not null "
+                        "order by run_id desc limit 1").format(runs))
+    unmapped = (cur.fetchone() or [None])[0]
+    if unmapped:
+        lines.append(f"API fields not stored (seen by the last run): {', '.join(unmapped)}")
     header = ["started (UTC)", "mode", "status", "duration", "requests", "fetched",
               "ins", "upd", "unch", "rem", "error"]
     return lines + [f"last {len(rows)} runs"] + table(header, rows, numeric=set(range(3, 10)))

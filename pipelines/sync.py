@@ -164,6 +164,9 @@ def _sync_into(db: DbSettings, settings: Settings, log: RunLog, guard: RunGuard)
             counts = replace(counts, rows_fetched=staged.rows, load_id=staged.load_id)
             # Before dbt: once the listing reaches users, later runs must find which load it was.
             ledger.record_load(run_id, staged.load_id)
+            if new_fields := ledger.record_unmapped_fields(run_id, api.unmapped_fields):
+                log(f"Warning: the API sends fields the sync does not store: {', '.join(new_fields)} "
+                    "(users); `make status` lists them, and a new column for one is a change to the project")
             guard.step = "the dbt build"
             warehouse.check_lock(locked)
             changes = build_users(locked, db, dbt, plan, run_id, staged, log)

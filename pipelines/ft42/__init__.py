@@ -16,7 +16,7 @@ from requests import Session
 from .auth import Ft42OAuth
 from .http import RateLimitedAdapter, api_session
 from .paginator import IdKeysetPaginator
-from .schema import USER_COLUMNS, users_table
+from .schema import USER_COLUMNS, collect_unmapped_fields, users_table
 
 # The CDN in front of the API refuses requests without a User-Agent.
 USER_AGENT = "ft42-elt/1.0"
@@ -38,6 +38,8 @@ class Ft42Api:
     adapter: RateLimitedAdapter
     # (user id, field) of each text value made storable (NUL removed, half a character replaced).
     cleaned_text: list[tuple[int, str]] = field(default_factory=list)
+    # Dotted paths of the fields users carried that no column holds (the API added them).
+    unmapped_fields: set[str] = field(default_factory=set)
 
     def cleaned_text_warning(self) -> str | None:
         """One line for the run log when the fetch had to clean text, naming users and fields only."""
@@ -96,6 +98,8 @@ def ft42_source(api: Ft42Api, cursus_id: int = 21,
         )
         batch: list[dict] = []
         for page in pages:
+            if page:
+                collect_unmapped_fields(page[0], api.unmapped_fields)
             batch.extend(page)
             if len(batch) >= BATCH_SIZE:
                 yield users_table(batch, api.cleaned_text)

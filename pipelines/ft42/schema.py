@@ -62,6 +62,32 @@ _API_PATHS = {column: tuple(column.split("__")) for column in USER_COLUMNS} | {
 }
 
 
+# The keys each level of an API user may carry (every path to a column, and its prefixes), and
+# the keys under each level that lead further down: what a field the sync does not map is.
+_MAPPED_KEYS: dict[tuple[str, ...], frozenset[str]] = {
+    prefix: frozenset(path[len(prefix)] for path in _API_PATHS.values()
+                      if len(path) > len(prefix) and path[:len(prefix)] == prefix)
+    for prefix in {path[:depth] for path in _API_PATHS.values() for depth in range(len(path))}
+}
+
+
+def _unmapped_in(record: dict[str, Any], prefix: tuple[str, ...], found: set[str]) -> None:
+    allowed = _MAPPED_KEYS[prefix]
+    for key in record.keys() - allowed:
+        found.add(".".join((*prefix, key)))
+    for key in allowed:
+        value = record.get(key)
+        if isinstance(value, dict) and (*prefix, key) in _MAPPED_KEYS:
+            _unmapped_in(value, (*prefix, key), found)
+
+
+def collect_unmapped_fields(user: dict[str, Any], found: set[str]) -> None:
+    """Add to `found` the dotted path of every field this user carries that no column holds: the
+    API added a field, and nobody would learn of it otherwise. The fetch checks one user a page:
+    a field the API adds comes with every user, and a full check would cost as much as coercing."""
+    _unmapped_in(user, (), found)
+
+
 class BadRecord(ValueError):
     """A record the sync cannot store as it is; the message is the whole line to show."""
 

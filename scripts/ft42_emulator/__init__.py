@@ -12,6 +12,7 @@ Python API
         emu.users                                # {id: 25-key user dict}  (the truth; read-only!)
         emu.matching_users()                     # truth for the sync's query, sorted by id
         emu.update_user(uid, login="x", alumni=True)   # bumps updated_at unless given
+        emu.add_api_field("pronouns", "they")        # every user carries a field the sync does not map
         emu.alumnize(uid); emu.remove_user(uid); emu.add_students(3)
         emu.request_log, emu.reset_log(), emu.count_429
 

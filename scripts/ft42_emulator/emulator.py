@@ -190,6 +190,15 @@ class Emulator(CursusResources):
             self._changed(user_id)
             return _copy_user(user)
 
+    def add_api_field(self, name: str, value: Any) -> None:
+        """Every user gains a field the sync does not know (the API evolved); updated_at stays."""
+        with self._lock:
+            for user in self.users.values():
+                user[name] = value
+            self._json_cache.clear()
+            self._selection_cache.clear()
+            self.version += 1
+
     def alumnize(self, user_id: int) -> dict:
         with self._lock:
             now = iso_ms(self._now_ms())

@@ -213,3 +213,16 @@ def test_the_cleaned_text_warning_names_users_and_fields_only():
     users_table(users(last_name="Nu\x00ll"), api.cleaned_text)
     warning = api.cleaned_text_warning()
     assert warning.startswith("Warning: ") and "user 2 last_name" in warning and "Nu" not in warning
+
+
+def test_fields_no_column_holds_are_named_by_their_path_at_any_depth():
+    from pipelines.ft42.schema import collect_unmapped_fields
+
+    found: set[str] = set()
+    user = {"id": 1, "login": "x", "staff?": False, "pronouns": "they",
+            "image": {"link": None, "versions": {"large": None, "huge": None}}, "campus": {"id": 1}}
+    collect_unmapped_fields(user, found)
+    assert found == {"pronouns", "image.versions.huge", "campus"}
+    known: set[str] = set()
+    collect_unmapped_fields({"id": 2, "image": None, "alumni?": True}, known)
+    assert known == set()
