@@ -4,9 +4,9 @@ Importing dbt and loading the project take about 2.5 s before the first SQL stat
 run. The sync starts `python -m pipelines.dbt_build` before it fetches; that process imports
 dbt and parses the project on the other core while the fetch runs, then waits on stdin for the
 build request and answers on its own pipe. Its stdout and stderr are the sync's, so dbt's
-lines show exactly as if dbt ran in the sync itself. It writes no manifest.json or
-run_results.json (0.15 s each time): the outcome goes back on the pipe, and `make docs` writes
-the manifest analysts browse.
+lines show exactly as if dbt ran in the sync itself. The outcome goes back on the pipe first;
+then, while the sync finishes without waiting for it, the process writes dbt's manifest.json and
+run_results.json into the warehouse's target folder, for dbt tooling to read.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class PrewarmedDbt:
         )
         os.close(write_end)  # the child's copy is the only one left: EOF when it exits
         self._answers = os.fdopen(read_end)
+        self._answered = False
 
     def build(self, args: list[str], env: dict[str, str]) -> BuildOutcome:
         self._process.stdin.write(json.dumps({"args": args, "env": env}) + "\n")
@@ -68,6 +69,7 @@ class PrewarmedDbt:
         answer = self._answers.read()
         if not answer:
             return BuildOutcome(False, [f"the dbt process ended with code {self._process.wait()}"])
+        self._answered = True
         return BuildOutcome(**json.loads(answer))
 
     def kill(self) -> None:
@@ -75,13 +77,16 @@ class PrewarmedDbt:
         self._process.kill()
 
     def close(self) -> None:
-        """Ends it: a warm-up finishes and exits (killing it would leave dbt's semaphores behind
-        with a warning), a build still running (the sync is stopping) exits at once."""
+        """Ends it: a build that answered writes its artifacts and exits on its own, a warm-up
+        finishes and exits (killing it would leave dbt's semaphores behind with a warning), a
+        build still running (the sync is stopping) exits at once."""
         self._answers.close()
         try:
             self._process.stdin.close()
         except OSError:
             pass  # it is gone already
+        if self._answered:
+            return
         try:
             self._process.wait(timeout=60)
         except subprocess.TimeoutExpired:
@@ -122,6 +127,11 @@ def _worker(answer_fd: int, target_path: Path) -> int:
     build_done.set()
     with os.fdopen(answer_fd, "w") as answers:
         answers.write(json.dumps({"success": result.success, "failure_messages": failures}))
+    # The sync has its answer and does not wait for these: dbt's record of the run, for tooling.
+    if manifest is not None:
+        manifest.write(str(target_path / "manifest.json"))
+    if hasattr(result.result, "write"):
+        result.result.write(str(target_path / "run_results.json"))
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from conftest import ROOT
@@ -30,6 +31,12 @@ def test_sync_mirrors_every_column_of_every_student(project):
     assert any("'" in row[DATA_COLUMNS.index("last_name")] for row in values)
     assert any(row[DATA_COLUMNS.index("active_p")] for row in values)
     assert {row[DATA_COLUMNS.index("usual_first_name")] for row in values} >= {"", None}
+
+    # dbt's record of the run, where dbt tooling looks for it.
+    run_results = json.loads((project.dbt_target / "run_results.json").read_text())
+    statuses = {node["unique_id"]: node["status"] for node in run_results["results"]}
+    assert statuses["model.ft42.users"] == "success" and statuses["snapshot.ft42.users_history"] == "success"
+    assert "model.ft42.users" in json.loads((project.dbt_target / "manifest.json").read_text())["nodes"]
 
     log = project.log_text
     for line in ("Starting users update...", f"Staged {len(truth)} users", f"Users: total={len(truth)} "
