@@ -3,6 +3,7 @@ No network, no database."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -66,7 +67,10 @@ pipelines.run_sync  # the lazy attribute imports the whole sync
 changed = sorted(k for k in set(before) | set(os.environ) if before.get(k) != os.environ.get(k))
 print(len(names), changed)
 """
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    # A minimal environment: one inherited from this process could already hold what a module sets.
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode == 0, result.stderr
     count, changed = result.stdout.split(" ", 1)
     assert int(count) > 15 and changed.strip() == "[]"
