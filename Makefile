@@ -3,20 +3,25 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# The `ft42` command line (pipelines/cli.py); `$(VENV)/bin/ft42` is the same, installed by bootstrap.
+FT42 := $(PY) -m pipelines.cli
 INSTALLED := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help sync demo test test-fast bench dbt dbt-test docs docs-serve lint psql db-stop clean cron-install cron-remove cron-show status export
+.PHONY: help sync plan demo test test-fast bench dbt dbt-test docs docs-serve lint psql db-stop clean cron-install cron-remove cron-show status export lock
 EVERY ?= 6
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(INSTALLED): requirements.txt requirements-dev.txt scripts/bootstrap.sh
+$(INSTALLED): requirements.lock pyproject.toml scripts/bootstrap.sh
 	@PYTHON=$(PYTHON) scripts/bootstrap.sh
 
-sync: $(INSTALLED) ## Fetch the students from the API and update the users table
-	@$(PY) -m pipelines.ft42_pipeline
+sync: $(INSTALLED) ## Fetch the students from the API and update the users table (FULL=1: list everyone)
+	@$(FT42) sync
+
+plan: $(INSTALLED) ## Show what a sync would do now (mode, window, requests against the budget); changes nothing
+	@$(FT42) plan
 
 demo: $(INSTALLED) ## Full sync of 40,335 emulated students into the embedded PostgreSQL
 	@$(PY) -m scripts.demo
@@ -31,40 +36,44 @@ bench: $(INSTALLED) ## Benchmark the sync on the emulator (~12 min; writes tests
 	@$(PY) -m tests.bench.run_bench $(ARGS)
 
 dbt: $(INSTALLED) ## Run a dbt command on the configured warehouse: make dbt ARGS="test"
-	@$(PY) -m pipelines.ft42_pipeline dbt $(ARGS)
+	@$(FT42) dbt $(ARGS)
 
 dbt-test: $(INSTALLED) ## Run the dbt data tests on the configured warehouse
-	@$(PY) -m pipelines.ft42_pipeline dbt test
+	@$(FT42) dbt test
 
 docs: $(INSTALLED) ## Generate the dbt docs site, also as one static HTML file
-	@$(PY) -m pipelines.ft42_pipeline docs
+	@$(FT42) docs
 
-docs-serve: docs ## Serve the dbt docs on http://127.0.0.1:8080 (PORT=... to change)
-	@$(PY) -m pipelines.ft42_pipeline docs-serve $(PORT)
+docs-serve: $(INSTALLED) ## Generate and serve the dbt docs on http://127.0.0.1:8080 (PORT=... to change)
+	@$(FT42) docs --serve --port $(or $(PORT),8080)
 
 lint: $(INSTALLED) ## Lint the Python (ruff) and the SQL (sqlfluff with the dbt templater)
-	@$(PY) -m pipelines.ft42_pipeline lint
+	@$(FT42) lint
 
 psql: $(INSTALLED) ## Open psql on the configured (or embedded) database
-	@$(PY) -m pipelines.ft42_pipeline psql
+	@$(FT42) psql
 
 status: $(INSTALLED) ## Show the database, user count, last runs, freshness and the end of the run log
-	@$(PY) -m pipelines.status
+	@$(FT42) status
 
 export: $(INSTALLED) ## Write exports/08_users/all.json from the users table (OUT=path to change)
-	@$(PY) -m pipelines.export_users $(OUT)
+	@$(FT42) export $(OUT)
 
-cron-install: $(INSTALLED) ## Install the crontab line running make sync every EVERY hours (default 6)
-	@$(PY) -m pipelines.cron install $(EVERY)
+cron-install: $(INSTALLED) ## Install the crontab line running .venv/bin/ft42 sync every EVERY hours (default 6)
+	@$(FT42) cron install $(EVERY)
 
 cron-remove: $(INSTALLED) ## Remove this checkout's crontab line
-	@$(PY) -m pipelines.cron remove
+	@$(FT42) cron remove
 
 cron-show: $(INSTALLED) ## Show this checkout's crontab line
-	@$(PY) -m pipelines.cron show
+	@$(FT42) cron show
 
 db-stop: $(INSTALLED) ## Stop the embedded PostgreSQL
-	@$(PY) -m pipelines.ft42_pipeline db-stop
+	@$(FT42) db-stop
+
+lock: $(INSTALLED) ## Regenerate requirements.lock from requirements*.txt (pip-compile; needs the package index)
+	@$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --no-strip-extras --no-emit-find-links \
+		--no-emit-index-url --output-file requirements.lock requirements-dev.txt
 
 clean: ## Remove the venv, dbt build output and dlt working state (keeps the embedded data)
 	rm -rf $(VENV) dbt_project/target dbt_project/logs .data/dlt .data/dbt

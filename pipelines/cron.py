@@ -1,8 +1,12 @@
-"""Install, remove or show the crontab line that runs `make sync` for this checkout.
+"""Install, remove or show the crontab line that runs `ft42 sync` for this checkout.
 
-    python -m pipelines.cron install EVERY_HOURS   # e.g. 6 -> `0 */6 * * *`
-    python -m pipelines.cron remove
-    python -m pipelines.cron show
+    ft42 cron install EVERY_HOURS   # e.g. 6 -> `0 */6 * * *`  (or python -m pipelines.cron …)
+    ft42 cron remove
+    ft42 cron show
+
+The line calls the venv's `ft42 sync` by its absolute path, not `make sync`: make reports any
+failing command as its own exit code 2, and the sync's 75 (another sync holds the database)
+must stay 75, apart from 1 (failed).
 
 The line ends with the comment `# ft42-sync /abs/checkout` (cron hands it to /bin/sh, which ignores
 it): installing again replaces the line, and other checkouts' and other programs' lines stay as
@@ -12,6 +16,7 @@ exits 75 without changing anything when another sync holds it, so a slow run jus
 
 from __future__ import annotations
 
+import argparse
 import shlex
 import shutil
 import subprocess
@@ -20,6 +25,8 @@ import sys
 from .settings import PROJECT_ROOT
 
 MARKER = f"# ft42-sync {PROJECT_ROOT}"
+SYNC_COMMAND = PROJECT_ROOT / ".venv" / "bin" / "ft42"  # installed by scripts/bootstrap.sh
+SUMMARY = "install, remove or show this checkout's crontab line running `ft42 sync`"
 
 
 class CronError(Exception):
@@ -38,13 +45,13 @@ def schedule(every_hours: int) -> str:
     return f"0 */{every_hours} * * *"
 
 
-def cron_line(every_hours: int, make: str) -> str:
+def cron_line(every_hours: int) -> str:
     root = str(PROJECT_ROOT)
     # cron turns a bare % into a newline, and a newline would end the line: refuse rather than escape.
     if "%" in root or "\n" in root:
         raise CronError(f"the checkout path {root!r} contains % or a newline, which crontab cannot hold")
     log = shlex.quote(str(PROJECT_ROOT / "logs" / "cron.log"))
-    return (f"{schedule(every_hours)} cd {shlex.quote(root)} && {shlex.quote(make)} -s sync "
+    return (f"{schedule(every_hours)} cd {shlex.quote(root)} && {shlex.quote(str(SYNC_COMMAND))} sync "
             f">> {log} 2>&1 {MARKER}")
 
 
@@ -76,29 +83,39 @@ def is_ours(line: str) -> bool:
     return line.rstrip().endswith(MARKER)
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    usage = "usage: python -m pipelines.cron install EVERY_HOURS | remove | show"
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = ("Install, remove or show the crontab line that runs this checkout's `ft42 sync`, "
+                          "appending its output to logs/cron.log. Installing again replaces the line.")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    install = actions.add_parser("install", help="install (or replace) the line",
+                                 description="Install the line, replacing this checkout's earlier one.")
+    install.add_argument("every", metavar="EVERY_HOURS",
+                         help="hours between runs, dividing a day evenly: 1, 2, 3, 4, 6, 8, 12 or 24")
+    actions.add_parser("remove", help="remove the line", description="Remove this checkout's line.")
+    actions.add_parser("show", help="show the line", description="Show this checkout's line.")
+
+
+def run(args: argparse.Namespace) -> int:
     try:
-        if argv[:1] == ["install"] and len(argv) == 2:
+        if args.action == "install":
             try:
-                every = int(argv[1])
+                every = int(args.every)
             except ValueError:
-                raise CronError(f"EVERY must be a whole number of hours, got {argv[1]!r}") from None
+                raise CronError(f"EVERY must be a whole number of hours, got {args.every!r}") from None
             schedule(every)  # a wrong EVERY is reported first, whatever else is missing
             _crontab()
-            make = shutil.which("make")
-            if make is None:
-                raise CronError("make not found: install make")
-            line = cron_line(every, make)
+            line = cron_line(every)
             others = [existing for existing in read_crontab() if not is_ours(existing)]
             (PROJECT_ROOT / "logs").mkdir(exist_ok=True)  # sh cannot append to a log in a missing dir
             write_crontab(others + [line])
             print(f"installed: {line}")
+            if not SYNC_COMMAND.exists():
+                print(f"warning: {SYNC_COMMAND} does not exist yet: run `make cron-install` (it installs it "
+                      "first) or scripts/bootstrap.sh", file=sys.stderr)
             if not (PROJECT_ROOT / ".env").exists():
                 print(f"warning: cron does not see your shell's variables and {PROJECT_ROOT / '.env'} "
                       "does not exist: the sync will lack its settings", file=sys.stderr)
-        elif argv == ["remove"]:
+        elif args.action == "remove":
             lines = read_crontab()
             kept = [existing for existing in lines if not is_ours(existing)]
             if len(kept) == len(lines):
@@ -106,16 +123,19 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 write_crontab(kept)
                 print(f"removed the ft42 sync line for {PROJECT_ROOT}")
-        elif argv == ["show"]:
+        else:
             ours = [existing for existing in read_crontab() if is_ours(existing)]
             print("\n".join(ours) if ours else f"no ft42 sync line for {PROJECT_ROOT} in the crontab")
-        else:
-            print(usage, file=sys.stderr)
-            return 2
     except CronError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.cron")
+    configure(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Export the `users` table as one JSON array, the old system's `exports/08_users/all.json`.
 
-    python -m pipelines.export_users [PATH]   # default: $EXPORT_DIR/all.json
+    ft42 export [PATH]   (or python -m pipelines.export_users [PATH]); default: $EXPORT_DIR/all.json
 
 One object per user, ordered by id, with the table's columns; timestamps as the API writes them
 (`2023-09-04T08:12:33.123Z`), booleans as JSON booleans. Rows are streamed from a server-side
@@ -10,6 +10,7 @@ and renamed over it, so readers see the old file or the new one, never half of o
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -24,6 +25,7 @@ from . import warehouse
 from .private_files import keep_private
 from .settings import ConfigError, DbSettings, load_settings
 
+SUMMARY = "write exports/08_users/all.json (the old export) from the users table"
 BATCH_ROWS = 5000  # rows per round trip of the server-side cursor
 
 
@@ -74,15 +76,18 @@ def export(db: DbSettings, target: Path) -> int:
             tmp.unlink(missing_ok=True)  # a failed export leaves no stray temp file
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) > 1 or argv[:1] in (["-h"], ["--help"]):
-        print("usage: python -m pipelines.export_users [PATH]", file=sys.stderr)
-        return 2
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = ("Write every row of users as one JSON array, the old system's all.json, atomically "
+                          "(readers see the old file or the new one).")
+    parser.add_argument("path", nargs="?", type=Path, metavar="PATH",
+                        help="where to write it (default: all.json in EXPORT_DIR)")
+
+
+def run(args: argparse.Namespace) -> int:
     keep_private()
     try:
         settings = load_settings()
-        target = Path(argv[0]) if argv else settings.sync.export_dir / "all.json"
+        target = args.path or settings.sync.export_dir / "all.json"
         count = export(warehouse.resolve(settings.db), target)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -95,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"Exported {count} users to {target}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.export_users")
+    configure(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

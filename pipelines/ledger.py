@@ -76,9 +76,7 @@ class Ledger:
 
     def last_runs(self) -> LastRuns:
         with self.conn.cursor() as cur:
-            cur.execute(sql.SQL("select max(cursor_after), max(started_at) filter (where mode = 'full') "
-                                "from {} where status = 'succeeded'").format(self.table))
-            return LastRuns(*cur.fetchone())
+            return read_last_runs(cur, self.table)
 
     def start(self, mode: str, cursor_before: datetime | None) -> int:
         with self.conn.cursor() as cur:
@@ -124,3 +122,10 @@ class Ledger:
                 ("failed" if error else "succeeded", cursor_after, error, counts.api_requests,
                  counts.rows_fetched, counts.inserted, counts.updated, counts.unchanged, counts.removed,
                  counts.load_id, run_id))
+
+
+def read_last_runs(cur, table: sql.Identifier) -> LastRuns:
+    """Also for readers that must not create or touch the ledger (`ft42 plan`)."""
+    cur.execute(sql.SQL("select max(cursor_after), max(started_at) filter (where mode = 'full') "
+                        "from {} where status = 'succeeded'").format(table))
+    return LastRuns(*cur.fetchone())

@@ -113,6 +113,20 @@ def schema_name(raw: str) -> str:
     return raw
 
 
+def optional_url(raw: str) -> str | None:
+    """An http(s) URL with a host, or nothing. Never echoed: a webhook URL is itself a secret."""
+    if not raw:
+        return None
+    try:
+        parts = urlsplit(raw.strip())
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if host is None or parts.scheme not in ("http", "https"):
+        raise ValueError("is not an http(s) URL with a host")
+    return raw.strip()
+
+
 def database_name(raw: str) -> str:
     # Quoted wherever it reaches SQL; it also names dbt's output folder, hence no path separators.
     if len(raw.encode()) > 63 or "\0" in raw or "/" in raw or raw in (".", ".."):
@@ -159,6 +173,10 @@ SETTINGS: tuple[Setting, ...] = (
             "where the old .last_fetch_epoch / .last_fetch_stats files and all.json are kept"),
     Setting("SYNC_LOG_FILE", "logs/update_users.log", project_path, "the run log"),
     Setting("DLT_DATA_DIR", ".data/dlt", project_path, "dlt's working directory (its load packages)"),
+    Setting("ALERT_WEBHOOK_URL", "", optional_url,
+            "a failed sync POSTs a JSON message here (Slack-compatible `text`)", echo=False),
+    Setting("HEALTHCHECK_URL", "", optional_url,
+            "pinged on start, success (/start, bare URL) and failure (/fail), healthchecks.io style", echo=False),
 )
 _BY_KEY = {setting.key: setting for setting in SETTINGS}
 
@@ -202,12 +220,21 @@ class SyncSettings:
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    """Where to tell someone about a run: both optional, neither ever part of a log line."""
+
+    webhook_url: str | None
+    healthcheck_url: str | None
+
+
+@dataclass(frozen=True)
 class Settings:
     api: ApiSettings
     db: DbSettings
     sync: SyncSettings
     log_file: Path
     dlt_data_dir: Path
+    alerts: AlertSettings
 
 
 def read_environment(env_file: Path = PROJECT_ROOT / ".env") -> dict[str, str]:
@@ -260,7 +287,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         freshness_warn_hours=get("FRESHNESS_WARN_HOURS"),
         freshness_error_hours=get("FRESHNESS_ERROR_HOURS"),
     )
-    return Settings(api=api, db=db, sync=sync, log_file=get("SYNC_LOG_FILE"), dlt_data_dir=get("DLT_DATA_DIR"))
+    alerts = AlertSettings(webhook_url=get("ALERT_WEBHOOK_URL"), healthcheck_url=get("HEALTHCHECK_URL"))
+    return Settings(api=api, db=db, sync=sync, log_file=get("SYNC_LOG_FILE"), dlt_data_dir=get("DLT_DATA_DIR"),
+                    alerts=alerts)
 
 
 def require_api_credentials(api: ApiSettings) -> None:

@@ -1,6 +1,6 @@
 """A short health report of the sync: where, how many users, the last runs, how fresh, the log.
 
-    python -m pipelines.status
+    ft42 status        (or python -m pipelines.status)
 
 Freshness is the age of the last succeeded run: `warn` past FRESHNESS_WARN_HOURS, `STALE`
 past FRESHNESS_ERROR_HOURS. It only reads, so it is safe while a sync runs.
@@ -8,6 +8,7 @@ past FRESHNESS_ERROR_HOURS. It only reads, so it is safe while a sync runs.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from .private_files import keep_private
 from .settings import ConfigError, load_settings
 from .warehouse import table_exists
 
+SUMMARY = "show the database, user count, last runs, freshness and the end of the run log"
 RUNS_SHOWN = 5
 LOG_LINES_SHOWN = 3
 
@@ -91,7 +93,12 @@ def report(cur, schema: str, warn_hours: float, error_hours: float) -> list[str]
     return lines + [f"last {len(rows)} runs"] + table(header, rows, numeric=set(range(3, 10)))
 
 
-def main() -> int:
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.description = ("Show the database, the user count, the last runs, freshness and the end of the run "
+                          "log. Reads only; starts the embedded PostgreSQL if that is the configured one.")
+
+
+def run(_args: argparse.Namespace) -> int:
     keep_private()
     try:
         settings = load_settings()
@@ -116,6 +123,12 @@ def main() -> int:
     for line in tail:
         print(f"  {line}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipelines.status")
+    configure(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

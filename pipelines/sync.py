@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
@@ -32,6 +32,16 @@ class Staged:
 
     rows: int
     load_id: str | None
+
+
+@dataclass
+class SyncReport:
+    """What a run got to, filled in as it goes: still readable when the run failed part-way."""
+
+    mode: Literal["full", "incremental"] | None = None
+    run_id: int | None = None  # its row in sync_runs
+    counts: RunCounts = field(default_factory=RunCounts)
+    users_total: int | None = None  # rows in users after the run
 
 
 @dataclass(frozen=True)
@@ -127,21 +137,23 @@ def build_users(conn, db: DbSettings, dbt: PrewarmedDbt, plan: RunPlan, run_id: 
     return changes
 
 
-def sync(settings: Settings, log: RunLog, guard: RunGuard) -> None:
+def sync(settings: Settings, log: RunLog, guard: RunGuard, report: SyncReport | None = None) -> SyncReport:
     # Arrow's default allocator (mimalloc) keeps the memory of every freed page batch and load
     # file: the sync's peak grew and varied from run to run, for no gain in speed.
     pa.set_memory_pool(pa.system_memory_pool())
     guard.step = "the connection to PostgreSQL"
     db = warehouse.resolve(settings.db)
+    report = SyncReport() if report is None else report
     try:
-        _sync_into(db, settings, log, guard)
+        _sync_into(db, settings, log, guard, report)
+        return report
     except (SyncFailed, warehouse.SyncAlreadyRunning):
         raise
     except Exception as error:  # a database that went away, a bug: still one line
         raise SyncFailed(describe_error(error, db)) from error
 
 
-def _sync_into(db: DbSettings, settings: Settings, log: RunLog, guard: RunGuard) -> None:
+def _sync_into(db: DbSettings, settings: Settings, log: RunLog, guard: RunGuard, report: SyncReport) -> None:
     if settings.db.host is None:
         log(f"Using the embedded PostgreSQL in {settings.db.embedded_dir} "
             f"(127.0.0.1:{db.port}, database {db.name})")
@@ -153,6 +165,7 @@ def _sync_into(db: DbSettings, settings: Settings, log: RunLog, guard: RunGuard)
         plan = plan_run(ledger.last_runs(), settings.sync, datetime.now(timezone.utc))
         log(f"Mode: {plan.mode} ({plan.reason})")
         run_id, counts = ledger.start(plan.mode, plan.cursor_before), RunCounts()
+        report.mode, report.run_id = plan.mode, run_id
         guard.on_end(lambda reason: Ledger.record_failure(db, run_id, reason))
         api = connect_api(settings.api.root, settings.api.client_id, settings.api.client_secret,
                           settings.api.client_secret_next)
@@ -171,7 +184,7 @@ def _sync_into(db: DbSettings, settings: Settings, log: RunLog, guard: RunGuard)
             warehouse.check_lock(locked)
             changes = build_users(locked, db, dbt, plan, run_id, staged, log)
         except Exception as failure:
-            counts = replace(counts, api_requests=api.adapter.requests_sent)
+            counts = report.counts = replace(counts, api_requests=api.adapter.requests_sent)
             with suppress(psycopg2.Error):  # a database that went away cannot take the record
                 ledger.finish(run_id, counts, error=describe_error(failure, db))
             raise
@@ -180,6 +193,7 @@ def _sync_into(db: DbSettings, settings: Settings, log: RunLog, guard: RunGuard)
         guard.step = "recording the run"
         counts = replace(counts, api_requests=api.adapter.requests_sent, inserted=changes.inserted,
                          updated=changes.updated, unchanged=changes.unchanged, removed=changes.removed)
+        report.counts, report.users_total = counts, changes.total
         # The next window starts where this run started: whatever changed while it ran is
         # fetched again next time rather than missed.
         ledger.finish(run_id, counts, cursor_after=plan.started_at)

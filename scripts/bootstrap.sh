@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv with the pinned dependencies. Called by make whenever a requirements file changes.
+# Create .venv with exactly the locked dependencies and the `ft42` command. Called by make
+# whenever the lock, pyproject.toml or this script changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,11 @@ if [ ! -x .venv/bin/python ]; then
     echo "Creating .venv with $("$python" --version)..."
     "$python" -m venv .venv
 fi
-echo "Installing pinned dependencies into .venv (first run takes a minute)..."
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+echo "Installing the locked dependencies into .venv (first run takes a minute)..."
+# requirements.lock pins every package, direct or not, with its hashes: every install gets the
+# combination the test-suite ran on, or fails.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+# The checkout itself, editable, for the `ft42` command; its dependencies are all installed above,
+# and setuptools (to build it) comes from the lock too.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 touch .venv/.installed

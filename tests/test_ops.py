@@ -175,9 +175,9 @@ def test_cron_install_replaces_and_remove_keeps_other_lines(user_crontab):
     fields = ours[0].split(None, 5)
     assert fields[:5] == ["0", "*/6", "*", "*", "*"]
     command = fields[5]
-    make = shutil.which("make")
-    assert command == f"cd {ROOT} && {make} -s sync >> {ROOT}/logs/cron.log 2>&1 {MARKER}"
-    assert os.path.isabs(shlex.split(command)[1]) and os.path.isabs(make)
+    ft42 = ROOT / ".venv" / "bin" / "ft42"
+    assert command == f"cd {ROOT} && {ft42} sync >> {ROOT}/logs/cron.log 2>&1 {MARKER}"
+    assert os.path.isabs(shlex.split(command)[1]) and os.path.isabs(shlex.split(command)[3])
     assert subprocess.run(["sh", "-n", "-c", command]).returncode == 0  # what cron hands to /bin/sh parses
     assert tool(env, "cron", "show").stdout.strip() == ours[0]
 
