@@ -30,6 +30,18 @@ CLIENT_ID, CLIENT_SECRET = "bench-uid", "bench-secret"
 MARKS = ("Starting users update", "Staged ", "Users: total=", "Update complete")
 
 
+# The statements of one database, longest first. dbt's comment names the node; the statement's
+# start (comments dropped, whitespace squeezed) says the rest.
+STATEMENT_TIMES = r"""
+    select total_exec_time, calls,
+        coalesce(substring(query from '"node_id": "[a-z]+\.ft42\.([^"]+)"') || ': ', '')
+        || left(btrim(regexp_replace(regexp_replace(query, '/\*.*?\*/', '', 'g'), '\s+', ' ', 'g')), 70)
+    from pg_stat_statements
+    where dbid = (select oid from pg_database where datname = %s)
+    order by total_exec_time desc
+"""
+
+
 @dataclass(frozen=True)
 class Sizes:
     full: int
@@ -291,6 +303,22 @@ class Bench:
             # (--target-path, per server: partial parsing works across the session's runs).
             "DBT_LOG_PATH": str(self.workdir / "dbt-logs"),
         }
+
+    def statement_times(self) -> list[tuple[float, int, str]] | None:
+        """(total ms, calls, dbt node and the statement's start) of every statement run in the session's
+        database since it was created, longest first; None without pg_stat_statements. Read,
+        never reset: the server may be shared, and the database's fresh oid picks out its own."""
+        if not self.admin("select count(*) from pg_extension where extname = 'pg_stat_statements'")[0]:
+            return None
+        conn = self.server.connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(STATEMENT_TIMES, (self.dbname,))
+                return [(ms, calls, text.replace("|", "\\|")) for ms, calls, text in cur.fetchall()]
+        except psycopg2.Error:
+            return None  # installed but not loaded (shared_preload_libraries), or not ours to read
+        finally:
+            conn.close()
 
     def done_with(self, env: dict) -> None:
         """Drop the run's database (400k users take space) and its dlt state."""
