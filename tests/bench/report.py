@@ -71,6 +71,7 @@ def machine(bench: Bench, ref: str | None, code_at_start: str, load_at_start: fl
     # whatever its administrator made it).
     pg_settings = bench.admin(
         "select string_agg(format('%s=%s', name, current_setting(name)), ', ' order by name) "
+        "|| case when pg_jit_available() then ' (JIT available)' else ' (no JIT in this build)' end "
         "from unnest(array['shared_buffers', 'synchronous_commit', 'fsync', 'jit']) as name")[0]
     collation = bench.admin("select datcollate from pg_database where datname = current_database()")[0]
     at_end = code_version(ref)
