@@ -32,7 +32,7 @@ test: $(INSTALLED) ## Run the test-suite (pytest + dbt tests) on the emulator an
 test-fast: $(INSTALLED) ## Run the unit tests and dbt unit tests only (seconds; no emulator)
 	@$(PY) -m pytest -q tests/unit
 
-bench: $(INSTALLED) ## Benchmark the sync on the emulator (~12 min; writes tests/bench/RESULTS.md; ARGS=--quick)
+bench: $(INSTALLED) ## Benchmark the sync (embedded PostgreSQL, or DB_HOST=...; writes tests/bench/RESULTS.md; ARGS=--quick)
 	@$(PY) -m tests.bench.run_bench $(ARGS)
 
 dbt: $(INSTALLED) ## Run a dbt command on the configured warehouse: make dbt ARGS="test"

@@ -87,8 +87,11 @@ def ft42_source(api: Ft42Api, cursus_id: int = 21,
                         auth=api.auth, session=api.session)
 
     # users_table already coerced every declared field; anything else is a bug to stop on.
-    @dlt.resource(primary_key="id", write_disposition="merge", columns=USER_COLUMNS,
-                  schema_contract={"data_type": "freeze"})
+    # Deduplicated: keyset paging on id returns each user once, and the staging table's unique
+    # index on id refuses a load that repeats one, so dlt's ROW_NUMBER() pass (a sort of every
+    # staged row, wide rows and all) would find nothing to drop.
+    @dlt.resource(primary_key="id", columns=USER_COLUMNS, schema_contract={"data_type": "freeze"},
+                  write_disposition={"disposition": "merge", "strategy": "delete-insert", "deduplicated": True})
     def users() -> Iterator[pa.Table]:
         pages = client.paginate(
             f"cursus/{cursus_id}/users",

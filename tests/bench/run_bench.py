@@ -1,8 +1,14 @@
-"""Benchmark of the sync (issue 6): the emulator, an embedded PostgreSQL, real processes.
+"""Benchmark of the sync (issue 6): the emulator, a PostgreSQL server, real processes.
 
     python -m tests.bench.run_bench            # full: 3 runs a scenario, writes tests/bench/RESULTS.md
     python -m tests.bench.run_bench --quick    # smoke test of the harness: 1 run, small sizes
     python -m tests.bench.run_bench --ref HEAD # the committed code, not a tree being edited
+    DB_HOST=db.example DB_PORT=5432 DB_USER=bench DB_PASSWORD=… python -m tests.bench.run_bench
+
+The server is a fresh embedded PostgreSQL in a temp dir, or the one DB_HOST names (DB_PORT,
+DB_USER, DB_PASSWORD as for the sync, read from the environment only, never from `.env`): a
+login that may create databases, as the bench creates its own (`ft42_bench_<pid>`) and drops it
+after each run and at the end. RESULTS.md keeps one section per server (see report.py).
 
 Every measured command is `python -m pipelines.ft42_pipeline` (what `make sync` runs) or the
 hand-written baseline (`tests/bench/baseline.py`), each in its own process, against a fresh
@@ -28,8 +34,9 @@ import subprocess
 import sys
 import time
 
-from tests.bench.harness import FULL, QUICK, ROOT, Bench, EmulatorProcess, Sizes
-from tests.bench.report import RESULTS, code_version, machine, table
+from pipelines.settings import ConfigError
+from tests.bench.harness import FULL, QUICK, ROOT, Bench, BenchFailed, EmulatorProcess, Sizes, server_from_environment
+from tests.bench.report import RESULTS, code_version, last_duration, machine, server_heading, table, with_section
 from tests.bench.scenarios import profile, scenario_full, scenario_incremental, scenario_memory, scenario_rate
 
 
@@ -48,9 +55,16 @@ def main() -> int:
         args.ref = subprocess.run(["git", "rev-parse", "--short", args.ref], cwd=ROOT, check=True,
                                   capture_output=True, text=True).stdout.strip()
     started, code, load = time.monotonic(), code_version(args.ref), os.getloadavg()[0]
-    bench = Bench(sizes, args.ref)
-    print(f"child output: {bench.log.name}", flush=True)
     try:
+        bench = Bench(sizes, args.ref, server_from_environment(os.environ))
+    except (BenchFailed, ConfigError) as refused:
+        print(f"bench failed: {refused}", file=sys.stderr)
+        return 1
+    try:
+        heading = server_heading(bench)
+        took_before = last_duration(RESULTS.read_text() if RESULTS.exists() else "", heading)
+        print(f"{heading[3:]}: its last full bench took {took_before or '(none recorded yet)'}; "
+              f"child output in {bench.log.name}", flush=True)
         with EmulatorProcess(bench, sizes.full) as emu:
             print("1. full sync vs baseline ...", flush=True)
             rows, full = scenario_full(bench, emu)
@@ -68,20 +82,20 @@ def main() -> int:
         bench.close()
 
     report = "\n\n".join([
-        f"# Sync benchmark{' (--quick)' if args.quick else ''}",
+        f"{heading}{' (--quick)' if args.quick else ''}",
         f"`{' '.join(['python -m tests.bench.run_bench', *sys.argv[1:]])}` — median of "
         f"{sizes.runs} run(s) per measure, fresh database each run; "
         f"took {(time.monotonic() - started) / 60:.1f} min.",
         about,
-        "## Results",
+        "### Results",
         table([row.cells() for row in rows], ["scenario", "measure", "median", "min", "max", "target", "met"]),
-        "## Where the time goes",
+        "### Where the time goes",
         steps,
     ]) + "\n"
     print("\n" + report)
     if not args.quick:
-        RESULTS.write_text(report)
-        print(f"written to {RESULTS.relative_to(ROOT)}")
+        RESULTS.write_text(with_section(RESULTS.read_text() if RESULTS.exists() else "", report))
+        print(f"written to {RESULTS.relative_to(ROOT)}, section {heading[3:]!r}")
     return 0
 
 

@@ -164,7 +164,9 @@ def profile(bench: Bench, emu: EmulatorProcess, full: Full) -> str:
     out = bench.workdir / "profile.json"
     env = bench.fresh_target(emu.url)
     emu.ask("reset")
-    run = bench.measure("tests.bench.profile_steps", {**env, "BENCH_PROFILE_OUT": str(out)})
+    run = bench.measure("tests.bench.profile_steps", {**env, "BENCH_PROFILE_OUT": str(out)}, keep=True)
+    statements = bench.statement_times()
+    bench.done_with(env)
     emu_cpu = emu.count()["cpu_s"]
     trace = json.loads(out.read_text())
     fine = [("OAuth token request (one, measured apart)", trace["token_s"])]
@@ -179,10 +181,21 @@ def profile(bench: Bench, emu: EmulatorProcess, full: Full) -> str:
     fine += [(f"… … {node}", seconds) for node, seconds in nodes[:3]]
     # The emulator shares the 2 cores: its CPU time is time the sync may have waited for.
     fine.append(("emulator CPU over the whole run (its own process)", emu_cpu))
+    if statements is None:
+        on_server = ("Server side: no split (pg_stat_statements is not installed in the server's "
+                     "`postgres` database).")
+    else:
+        on_server = "\n\n".join([
+            f"Server side (pg_stat_statements, the same sync): {len(statements)} distinct statements, "
+            f"{sum(ms for ms, _, _ in statements) / 1000:.2f} s of execution in all; the longest:",
+            table([[f"{ms / 1000:.2f} s", str(calls), f"`{text}`"] for ms, calls, text in statements[:8]],
+                  ["time", "calls", "statement (start)"]),
+        ])
     return "\n\n".join([
         f"Coarse (the {len(full.sync)} measured syncs of scenario 1; median, min–max):",
         table([[name, f"{median(v):.2f} s", f"{min(v):.2f}–{max(v):.2f}"] for name, v in coarse],
               ["span", "median", "range"]),
         "Fine (one sync in-process via `tests/bench/profile_steps.py`: dlt's trace, dbt's log):",
         table([[name, f"{seconds:.2f} s"] for name, seconds in fine], ["step", "time"]),
+        on_server,
     ])
