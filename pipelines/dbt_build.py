@@ -128,6 +128,10 @@ def _worker(answer_fd: int, target_path: Path) -> int:
     with os.fdopen(answer_fd, "w") as answers:
         answers.write(json.dumps({"success": result.success, "failure_messages": failures}))
     # The sync has its answer and does not wait for these: dbt's record of the run, for tooling.
+    # Off the sync's output too, so whoever reads it sees its end when the sync exits.
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, sys.stdout.fileno())
+    os.dup2(quiet, sys.stderr.fileno())
     if manifest is not None:
         manifest.write(str(target_path / "manifest.json"))
     if hasattr(result.result, "write"):
