@@ -38,7 +38,8 @@ def test_users_history_documents_the_columns_of_users_in_order_then_the_snapshot
     history = yml_columns(SNAPSHOT_YML, "snapshots", "users_history")
     declared = [(c["name"], c["description"]) for c in yml_columns(mart_yml("users"), "models", "users")]
     copied = [(c["name"], c.get("description")) for c in history[:len(history) - len(SNAPSHOT_COLUMNS)]]
-    assert disagreements(copied, declared) == [], f"{SNAPSHOT_YML.name} disagrees with users.yml"
+    problems = disagreements(copied, declared)
+    assert not problems, f"{SNAPSHOT_YML.name} disagrees with users.yml at column " + "; ".join(problems)
     own = history[len(history) - len(SNAPSHOT_COLUMNS):]
     assert [c["name"] for c in own] == SNAPSHOT_COLUMNS and all(c.get("description", "").strip() for c in own)
 
@@ -65,7 +66,7 @@ def test_no_yml_describes_a_column_with_another_columns_doc_block():
                 block = DOC_REF.fullmatch(column.get("description", ""))
                 if block and block[1] in owner and owner[block[1]] != column["name"]:
                     misnamed.append(f"{path.name}: {node['name']}.{column['name']} uses {block[1]}")
-    assert misnamed == []
+    assert not misnamed, "a column described as another: " + "; ".join(misnamed)
 
 
 def test_the_raw_table_holds_every_fetched_column_and_nothing_else():
@@ -90,7 +91,7 @@ def test_every_declared_api_path_is_in_an_api_user_and_every_field_has_a_column(
                 unreachable.append(f"{column.name}: meta api {'.'.join(column.api_path)}")
                 break
             value = value[key]
-    assert unreachable == []
+    assert not unreachable, "not in an API user: " + "; ".join(unreachable)
     unmapped: set[str] = set()
     collect_unmapped_fields(user, unmapped)
     assert unmapped == set()
