@@ -13,6 +13,9 @@
     {%- if execute -%}
         {%- set model = graph.nodes.values() | selectattr("resource_type", "equalto", "model")
             | selectattr("name", "equalto", model_name) | first -%}
+        {%- if not model -%}
+            {{ exceptions.raise_compiler_error("declared_columns: no model named " ~ model_name) }}
+        {%- endif -%}
         {%- set selected = [] -%}
         {%- for column in model.columns.values() if column.meta.made_by != "dbt" -%}
             {%- set path = (column.meta.api or column.name).split(".") -%}

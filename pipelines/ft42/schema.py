@@ -1,11 +1,12 @@
 """Shape of a 42 user record as it lands in the raw schema, and the Arrow batches that carry it.
 
-Every key is declared up front so that columns exist even when all values are null, and types
-are fixed rather than guessed from the first page. A page becomes one Arrow table, column by
-column: dlt writes it to Parquet as is and loads it with a binary COPY, which skips the per-row
-normalising and SQL text that made up most of a sync's own time. Values are checked against
-the declared types on the way: a value that cannot be coerced fails the run with the user id and
-the field, instead of landing in a variant column beside an empty one.
+Every key is declared up front, from the columns `users` declares in its dbt yml, so that columns
+exist even when all values are null, and types are fixed rather than guessed from the first page.
+A page becomes one Arrow table, column by column: dlt writes it to Parquet as is and loads it
+with a binary COPY, which skips the per-row normalising and SQL text that made up most of a
+sync's own time. Values are checked against the declared types on the way: a value that cannot
+be coerced fails the run with the user id and the field, instead of landing in a variant column
+beside an empty one.
 
 Text PostgreSQL cannot hold is cleaned rather than refused, so that one student's odd name does
 not block every sync: a NUL character is removed, and a lone UTF-16 surrogate (half a character,
