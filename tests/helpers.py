@@ -11,20 +11,14 @@ from datetime import datetime
 
 from conftest import ROOT
 
-USERS_COLUMNS = [
-    ("id", "bigint"), ("email", "text"), ("login", "text"), ("first_name", "text"),
-    ("last_name", "text"), ("usual_full_name", "text"), ("usual_first_name", "text"), ("kind", "text"),
-    ("displayname", "text"), ("staff_p", "boolean"), ("correction_point", "integer"),
-    ("pool_month", "text"), ("pool_year", "text"), ("location", "text"), ("wallet", "bigint"),
-    ("phone", "text"), ("anonymize_date", "timestamp with time zone"),
-    ("data_erasure_date", "timestamp with time zone"), ("created_at", "timestamp with time zone"),
-    ("updated_at", "timestamp with time zone"), ("alumnized_at", "timestamp with time zone"),
-    ("alumni_p", "boolean"), ("active_p", "boolean"), ("image_link", "text"), ("image_large", "text"),
-    ("image_medium", "text"), ("image_small", "text"), ("image_micro", "text"), ("url", "text"),
-    ("ingested_at", "timestamp with time zone"),
-]
-DATA_COLUMNS = [name for name, _ in USERS_COLUMNS if name != "ingested_at"]
-TIMESTAMPS = {"anonymize_date", "data_erasure_date", "created_at", "updated_at", "alumnized_at"}
+from pipelines.ft42.declaration import declared_columns
+
+# `users` as declared (dbt_project/models/marts/users.yml): (name, type as information_schema
+# reports it), in order.
+USERS_COLUMNS = [(column.name, column.data_type) for column in declared_columns("users")]
+# Those whose values come from the API (not made by the models).
+DATA_COLUMNS = [column.name for column in declared_columns("users") if column.api_path is not None]
+TIMESTAMPS = {name for name, data_type in USERS_COLUMNS if data_type == "timestamp with time zone"}
 
 
 def instant(value: str | None) -> datetime | None:

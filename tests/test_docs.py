@@ -6,7 +6,7 @@ import json
 import subprocess
 
 from conftest import ROOT
-from helpers import USERS_COLUMNS, assert_synced
+from helpers import DATA_COLUMNS, USERS_COLUMNS, assert_synced
 
 
 def make(project, *args) -> subprocess.CompletedProcess:
@@ -25,9 +25,13 @@ def test_docs_describe_every_model_source_and_column_and_lint_passes(project):
     assert (project.dbt_target / "static_index.html").stat().st_size > 100_000
 
     manifest = json.loads((project.dbt_target / "manifest.json").read_text())
-    users = next(n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["name"] == "users")
-    assert [c for c in users["columns"]] == [name for name, _ in USERS_COLUMNS]
-    assert all(c["description"].strip() for c in users["columns"].values())
+    nodes = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] in ("model", "snapshot")}
+    # The analysts' tables: every column documented, the history's as users' plus its own.
+    assert [c for c in nodes["users"]["columns"]] == [name for name, _ in USERS_COLUMNS]
+    assert [c for c in nodes["users_history"]["columns"]] == [
+        *(name for name, _ in USERS_COLUMNS), "dbt_valid_from", "dbt_valid_to", "dbt_scd_id", "dbt_updated_at"]
+    assert all(c["description"].strip() for table in ("users", "users_history")
+               for c in nodes[table]["columns"].values())
 
     documented = [n for n in [*manifest["nodes"].values(), *manifest["sources"].values()]
                   if n["resource_type"] in ("model", "snapshot", "source")]
@@ -48,6 +52,10 @@ def test_docs_describe_every_model_source_and_column_and_lint_passes(project):
     assert "source.ft42.ft42.users" in parents["stg_ft42__users"]
     assert "model.ft42.int_ft42__current_students" in parents["users"]
     assert "model.ft42.users" in parents["users_history"]
+    # Staging selects exactly the columns users declares that the API supplies (derived from users.yml).
+    staged = project.query("select column_name from information_schema.columns "
+                           "where table_name = 'stg_ft42__users' order by ordinal_position")
+    assert [name for (name,) in staged] == [*DATA_COLUMNS, "load_id"]
 
 
 def test_source_freshness_passes_after_a_sync_and_errors_when_raw_data_is_old(project):

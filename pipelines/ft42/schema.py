@@ -1,11 +1,12 @@
 """Shape of a 42 user record as it lands in the raw schema, and the Arrow batches that carry it.
 
-Every key is declared up front so that columns exist even when all values are null, and types
-are fixed rather than guessed from the first page. A page becomes one Arrow table, column by
-column: dlt writes it to Parquet as is and loads it with a binary COPY, which skips the per-row
-normalising and SQL text that made up most of a sync's own time. Values are checked against
-the declared types on the way: a value that cannot be coerced fails the run with the user id and
-the field, instead of landing in a variant column beside an empty one.
+Every key is declared up front, from the columns `users` declares in its dbt yml, so that columns
+exist even when all values are null, and types are fixed rather than guessed from the first page.
+A page becomes one Arrow table, column by column: dlt writes it to Parquet as is and loads it
+with a binary COPY, which skips the per-row normalising and SQL text that made up most of a
+sync's own time. Values are checked against the declared types on the way: a value that cannot
+be coerced fails the run with the user id and the field, instead of landing in a variant column
+beside an empty one.
 
 Text PostgreSQL cannot hold is cleaned rather than refused, so that one student's odd name does
 not block every sync: a NUL character is removed, and a lone UTF-16 surrogate (half a character,
@@ -24,42 +25,42 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.common.schema.typing import TTableSchemaColumns
 
-# The API's `staff?`/`alumni?`/`active?` would normalise to `staffx` etc.; `_p` (predicate) is the
-# old system's spelling and the one `users` keeps.
-FLAG_NAMES = {"staff?": "staff_p", "alumni?": "alumni_p", "active?": "active_p"}
+from .declaration import DeclaredColumn, fetched_columns
 
-_TYPES = {
-    "bigint": ["id", "correction_point", "wallet"],
-    "bool": list(FLAG_NAMES.values()),
-    "timestamp": ["created_at", "updated_at", "alumnized_at", "anonymize_date", "data_erasure_date"],
-    "text": [
-        "email", "login", "first_name", "last_name", "usual_full_name", "usual_first_name",
-        "displayname", "url", "phone", "kind", "pool_month", "pool_year", "location",
-        # `image` is a nested object, flattened into these columns (path joined by `__`).
-        "image__link", "image__versions__large", "image__versions__medium",
-        "image__versions__small", "image__versions__micro",
-    ],
-}
+# The raw table holds the columns `users` declares (dbt_project/models/marts/users.yml, the one
+# place a column is written) that come from the API, under dlt's names for them.
+_FETCHED = fetched_columns("users")
 
+# dlt's type for each PostgreSQL type a mart may declare: the raw table keeps dlt's widest kinds,
+# and the staging model casts them to the declared ones.
+_DLT_TYPES = {"bigint": "bigint", "integer": "bigint", "text": "text", "boolean": "bool",
+              "timestamp with time zone": "timestamp"}
+
+
+def _dlt_type(column: DeclaredColumn) -> str:
+    if column.data_type not in _DLT_TYPES:
+        raise ValueError(f"users.yml declares {column.name} as {column.data_type!r}, which the fetch cannot "
+                         f"store; declare one of {', '.join(_DLT_TYPES)}")
+    return _DLT_TYPES[column.data_type]
+
+
+# `unique` on the key: dlt's primary_key alone creates no index, and merges would scan.
 USER_COLUMNS: TTableSchemaColumns = {
-    name: {"name": name, "data_type": data_type, "nullable": name != "id"}
-    for data_type, names in _TYPES.items()
-    for name in names
+    column.raw_name: {"name": column.raw_name, "data_type": _dlt_type(column), "nullable": not column.primary_key,
+                      **({"unique": True, "primary_key": True} if column.primary_key else {})}
+    for column in _FETCHED
 }
-USER_COLUMNS["id"].update(unique=True, primary_key=True)
-# The models decide who is a current student from these: a missing value would read as "not a
-# current student" and remove the user, on no evidence.
-REQUIRED_COLUMNS = frozenset({"kind", "alumni_p"})
+# The models decide who is a current student from the not-null ones: a missing value would read
+# as "not a current student" and remove the user, on no evidence.
+REQUIRED_COLUMNS = frozenset(column.raw_name for column in _FETCHED if column.not_null)
 
 # Microseconds in UTC: what dlt's `timestamp` is on PostgreSQL (timestamptz).
 _ARROW_TYPES = {"bigint": pa.int64(), "bool": pa.bool_(), "text": pa.string(), "timestamp": pa.timestamp("us", "UTC")}
 ARROW_SCHEMA = pa.schema([
     pa.field(name, _ARROW_TYPES[spec["data_type"]], nullable=spec["nullable"]) for name, spec in USER_COLUMNS.items()
 ])
-# Where each column's value sits in an API user: the renamed flags, else the `__`-joined path.
-_API_PATHS = {column: tuple(column.split("__")) for column in USER_COLUMNS} | {
-    column: (api_key,) for api_key, column in FLAG_NAMES.items()
-}
+# Where each column's value sits in an API user.
+_API_PATHS = {column.raw_name: column.api_path for column in _FETCHED}
 
 
 # The keys each level of an API user may carry (every path to a column, and its prefixes), and

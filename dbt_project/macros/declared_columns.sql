@@ -1,0 +1,29 @@
+{#-
+    The select list that turns a raw table's row into the columns a model declares in its yml
+    (the one place a column is written): each column the API supplies, in declared order, read
+    from its raw column and cast to its declared `data_type`. Columns the models make themselves
+    (`meta: {made_by: dbt}`) are left out.
+    A column's raw name is dlt's: the `__`-joined path of a nested field (`meta: {api: a.b}`),
+    else the column's own name (a renamed top-level key such as `staff?` keeps the model's name;
+    pipelines/ft42/declaration.py applies the same rule when it declares the raw table).
+    The declaration is read from the graph at execution time; at parse time dbt only needs
+    valid SQL, so it renders `*`.
+-#}
+{% macro declared_columns(model_name) -%}
+    {%- if execute -%}
+        {%- set model = graph.nodes.values() | selectattr("resource_type", "equalto", "model")
+            | selectattr("name", "equalto", model_name) | first -%}
+        {%- if not model -%}
+            {{ exceptions.raise_compiler_error("declared_columns: no model named " ~ model_name) }}
+        {%- endif -%}
+        {%- set selected = [] -%}
+        {%- for column in model.columns.values() if column.meta.made_by != "dbt" -%}
+            {%- set path = (column.meta.api or column.name).split(".") -%}
+            {%- set raw_name = path | join("__") if path | length > 1 else column.name -%}
+            {%- do selected.append(adapter.quote(raw_name) ~ "::" ~ column.data_type ~ " as " ~ adapter.quote(column.name)) -%}
+        {%- endfor -%}
+        {{ selected | join(",\n        ") }}
+    {%- else -%}
+        *
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,121 @@
+"""The columns of `users` are written once, in dbt_project/models/marts/users.yml; every other place
+that needs them derives them, or is checked here against it (no database, no dbt run)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jinja2
+import yaml
+
+from pipelines.ft42.declaration import declared_columns, fetched_columns, mart_yml
+from pipelines.ft42.schema import _API_PATHS, REQUIRED_COLUMNS, USER_COLUMNS, collect_unmapped_fields
+from pipelines.settings import DBT_PROJECT_DIR
+from scripts.ft42_emulator.users import UserFactory
+
+SNAPSHOT_YML = DBT_PROJECT_DIR / "snapshots" / "users_history.yml"
+DOCS = DBT_PROJECT_DIR / "models" / "staging" / "ft42" / "_ft42__docs.md"
+MACRO = DBT_PROJECT_DIR / "macros" / "declared_columns.sql"
+# What a dbt snapshot adds to the columns of the relation it records.
+SNAPSHOT_COLUMNS = ["dbt_valid_from", "dbt_valid_to", "dbt_scd_id", "dbt_updated_at"]
+DOC_REF = re.compile(r"""\{\{\s*doc\(\s*["'](\w+)["']\s*\)\s*\}\}""")
+
+
+def yml_columns(path: Path, kind: str, name: str) -> list[dict]:
+    return next(node for node in yaml.safe_load(path.read_text())[kind] if node["name"] == name)["columns"]
+
+
+def disagreements(copy: list[tuple], declared: list[tuple]) -> list[str]:
+    """Each position where a copy's (name, description) differs from the declaration's, named."""
+    width = max(len(copy), len(declared))
+    padded = [(copy + [None] * width)[:width], (declared + [None] * width)[:width]]
+    return [f"#{i + 1}: {got} where users.yml has {want}" for i, (got, want) in enumerate(zip(*padded)) if got != want]
+
+
+def test_users_history_documents_the_columns_of_users_in_order_then_the_snapshots_own():
+    # dbt cannot inherit a snapshot's column docs from its relation: this copy must stay, and agree.
+    history = yml_columns(SNAPSHOT_YML, "snapshots", "users_history")
+    declared = [(c["name"], c["description"]) for c in yml_columns(mart_yml("users"), "models", "users")]
+    copied = [(c["name"], c.get("description")) for c in history[:len(history) - len(SNAPSHOT_COLUMNS)]]
+    problems = disagreements(copied, declared)
+    assert not problems, f"{SNAPSHOT_YML.name} disagrees with users.yml at column " + "; ".join(problems)
+    own = history[len(history) - len(SNAPSHOT_COLUMNS):]
+    assert [c["name"] for c in own] == SNAPSHOT_COLUMNS and all(c.get("description", "").strip() for c in own)
+
+
+def test_every_declared_column_is_described_by_its_own_doc_block():
+    blocks = set(re.findall(r"\{%\s*docs\s+(\w+)\s*%\}", DOCS.read_text()))
+    for column in yml_columns(mart_yml("users"), "models", "users"):
+        assert DOC_REF.fullmatch(column.get("description", "")), f"users.{column['name']}: describe it in a doc block"
+        block = DOC_REF.fullmatch(column["description"])[1]
+        assert block == f"ft42_users_{column['name']}", f"users.{column['name']} is described by {block}"
+        assert block in blocks, f"users.{column['name']}: no {{% docs {block} %}} in {DOCS.name}"
+
+
+def test_no_yml_describes_a_column_with_another_columns_doc_block():
+    owner = {DOC_REF.fullmatch(c["description"])[1]: c["name"]
+             for c in yml_columns(mart_yml("users"), "models", "users")}
+    misnamed = []
+    for path in sorted([*DBT_PROJECT_DIR.glob("models/**/*.yml"), *DBT_PROJECT_DIR.glob("snapshots/*.yml")]):
+        document = yaml.safe_load(path.read_text())
+        nodes = [*document.get("models", []), *document.get("snapshots", []),
+                 *(table for source in document.get("sources", []) for table in source.get("tables", []))]
+        for node in nodes:
+            for column in node.get("columns", []):
+                block = DOC_REF.fullmatch(column.get("description", ""))
+                if block and block[1] in owner and owner[block[1]] != column["name"]:
+                    misnamed.append(f"{path.name}: {node['name']}.{column['name']} uses {block[1]}")
+    assert not misnamed, "a column described as another: " + "; ".join(misnamed)
+
+
+def test_the_raw_table_holds_every_fetched_column_and_nothing_else():
+    fetched = fetched_columns("users")
+    assert list(USER_COLUMNS) == [column.raw_name for column in fetched]
+    assert "ingested_at" in [c.name for c in declared_columns("users")] and "ingested_at" not in USER_COLUMNS
+    # Today's raw names: an existing raw table keeps loading.
+    assert {"staff_p", "alumni_p", "active_p", "image__link", "image__versions__micro"} <= USER_COLUMNS.keys()
+    assert _API_PATHS["staff_p"] == ("staff?",)
+    assert _API_PATHS["image__versions__large"] == ("image", "versions", "large")
+    assert USER_COLUMNS["id"]["primary_key"] and not USER_COLUMNS["id"]["nullable"]
+    assert REQUIRED_COLUMNS == {"kind", "alumni_p"}
+
+
+def test_every_declared_api_path_is_in_an_api_user_and_every_field_has_a_column():
+    user = UserFactory(seed=1).make(7, 1_700_000_000_000, 1_700_000_100_000)
+    unreachable = []
+    for column in fetched_columns("users"):
+        value = user
+        for key in column.api_path:
+            if not isinstance(value, dict) or key not in value:
+                unreachable.append(f"{column.name}: meta api {'.'.join(column.api_path)}")
+                break
+            value = value[key]
+    assert not unreachable, "not in an API user: " + "; ".join(unreachable)
+    unmapped: set[str] = set()
+    collect_unmapped_fields(user, unmapped)
+    assert unmapped == set()
+
+
+class _Adapter:
+    @staticmethod
+    def quote(name: str) -> str:
+        return f'"{name}"'
+
+
+def render_declared_columns(model: str) -> str:
+    """The staging select list the declared_columns macro renders, from the graph dbt would give it."""
+    node = {"resource_type": "model", "name": model,
+            "columns": {c["name"]: {**c, "meta": c.get("meta") or {}}
+                        for c in yml_columns(mart_yml(model), "models", model)}}
+    environment = jinja2.Environment(extensions=["jinja2.ext.do"], undefined=jinja2.Undefined)
+    macros = environment.from_string(MACRO.read_text()).make_module(
+        {"execute": True, "graph": {"nodes": {f"model.ft42.{model}": node}}, "adapter": _Adapter()})
+    return str(macros.declared_columns(model))
+
+
+def test_the_staging_model_reads_the_raw_columns_the_fetch_writes_as_the_declared_ones():
+    rendered = [re.fullmatch(r'"(\w+)"::(.+) as "(\w+)"', line.strip().rstrip(","))
+                for line in render_declared_columns("users").splitlines()]
+    assert None not in rendered
+    assert [m.groups() for m in rendered] == [(c.raw_name, c.data_type, c.name) for c in fetched_columns("users")]
