@@ -57,7 +57,7 @@ def test_sync_mirrors_every_column_of_every_student(project):
                  f"inserted={len(truth)} updated=0 unchanged=0 removed=0", "Update complete"):
         assert line in log
 
-    # The old table's 30 columns, in order, with their types; the four indexes and the key.
+    # The declared columns (the old table's), in order, with their types; the four indexes and the key.
     columns = project.query(
         "select column_name, data_type from information_schema.columns "
         "where table_schema = 'public' and table_name = 'users' order by ordinal_position")

@@ -1,7 +1,8 @@
 """A small, fast, real HTTP server that behaves like the 42 Intra API v2.
 
 Used by ``make demo`` (40,335 synthetic students) and by the test-suite (real HTTP, no mocking).
-Standard library only. The behaviour follows ``docs/42-api-facts.md``.
+Standard library only. The behaviour follows the team's notes on the real API (``shared/docs/42-api-facts.md``,
+kept beside this repository, not in it); where they leave a choice open, it is listed below.
 
 Python API
 ----------
