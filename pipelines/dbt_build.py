@@ -12,8 +12,6 @@ run_results.json into the warehouse's target folder, for dbt tooling to read.
 from __future__ import annotations
 
 import json
-import logging
-import multiprocessing.util
 import os
 import subprocess
 import sys
@@ -140,12 +138,6 @@ def _worker(answer_fd: int, target_path: Path) -> int:
 
 
 if __name__ == "__main__":
-    status = _worker(int(sys.argv[1]), Path(sys.argv[2]))
-    # dbt has closed its connections and the answer is sent: skip unloading dbt (~0.5 s the
-    # sync would otherwise wait for), but not the exit handlers that matter: dbt's log files and
-    # multiprocessing's, which unlinks dbt's lock semaphores (or a warning reports them leaked).
-    sys.stdout.flush()
-    sys.stderr.flush()
-    logging.shutdown()
-    multiprocessing.util._exit_function()
-    os._exit(status)
+    # A plain exit: its exit handlers close dbt's log files and unlink dbt's lock semaphores, and
+    # the sync, which has its answer, does not wait for it.
+    sys.exit(_worker(int(sys.argv[1]), Path(sys.argv[2])))
