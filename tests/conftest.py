@@ -118,6 +118,13 @@ def emulator():
 
 
 @pytest.fixture
+def five_page_emulator():
+    """456 students: four whole pages and a short one, enough to put a fault mid-listing."""
+    with Emulator(students=456, seed=11, client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as emu:
+        yield emu
+
+
+@pytest.fixture
 def project(pg_server, emulator, tmp_path):
     database = f"t_{uuid.uuid4().hex[:12]}"
     pg_server.admin(f'create database "{database}"')

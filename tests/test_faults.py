@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 from urllib.parse import unquote
 
 import pytest
-from conftest import CLIENT_ID, CLIENT_SECRET
 from helpers import (
     FAST_RETRIES,
     after_nth_list_request,
@@ -25,14 +24,11 @@ from helpers import (
 )
 
 from pipelines.warehouse import SYNC_LOCK_KEY
-from scripts.ft42_emulator import Emulator
 
 
 @pytest.fixture
-def emulator():
-    """Five pages are enough to put a fault in the middle of a listing."""
-    with Emulator(students=456, seed=11, client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as emu:
-        yield emu
+def emulator(five_page_emulator):
+    return five_page_emulator
 
 
 COMPLETING_FAULTS = {

@@ -28,14 +28,10 @@ from helpers import (
     users_table,
 )
 
-from scripts.ft42_emulator import Emulator
-
 
 @pytest.fixture
-def emulator():
-    """456 students: four whole pages and a short one."""
-    with Emulator(students=456, seed=11, client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as emu:
-        yield emu
+def emulator(five_page_emulator):
+    return five_page_emulator
 
 
 def fails_cleanly(result, reason: str) -> str:

@@ -26,9 +26,8 @@ from scripts.ft42_emulator import Emulator
 
 
 @pytest.fixture
-def emulator():
-    with Emulator(students=456, seed=11, client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as emu:
-        yield emu
+def emulator(five_page_emulator):
+    return five_page_emulator
 
 
 def execute(project, sql: str) -> None:
