@@ -10,6 +10,8 @@ import os
 import subprocess
 import sys
 
+from psycopg2 import sql
+
 from pipelines import warehouse
 from pipelines.settings import PROJECT_ROOT, load_settings
 
@@ -48,7 +50,7 @@ def main() -> int:
     settings = load_settings()
     db = warehouse.resolve(settings.db)
     with warehouse.connect(db) as conn, conn.cursor() as cur:
-        cur.execute(f'select count(*) from "{db.users_schema}".users')
+        cur.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(db.users_schema, "users")))
         total = cur.fetchone()[0]
     print(f"""
 Demo complete: {total} students in table {db.users_schema}.users.
