@@ -43,7 +43,8 @@ def ledger(project) -> list[tuple]:
 
 
 def unfinished_packages(dlt_dir) -> list:
-    return [p for folder in ("load/new", "load/normalized") for p in dlt_dir.glob(f"pipelines/*/*/{folder}/*")]
+    return [p for folder in ("load/new", "load/normalized") for p in dlt_dir.rglob(f"{folder}/*")
+            if "set-aside" not in p.parts]
 
 
 @pytest.fixture
@@ -51,22 +52,28 @@ def second_project(pg_server, project, tmp_path):
     """Another database and another API, synced from the same checkout with the same dlt data dir."""
     database = f"t_{uuid.uuid4().hex[:12]}"
     pg_server.admin(f'create database "{database}"')
+    workdir = tmp_path / "second"
+    workdir.mkdir()
     with Emulator(students=234, seed=99, client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as emu:
         env = {**project.env, "DB_NAME": database, "API_ROOT": emu.url,
-               "SYNC_LOG_FILE": str(tmp_path / "second.log")}
-        yield Project(pg_server, database, emu, tmp_path, env)
+               "SYNC_LOG_FILE": str(workdir / "update_users.log"), "EXPORT_DIR": str(workdir / "exports")}
+        yield Project(pg_server, database, emu, workdir, env)
     pg_server.admin(f'drop database "{database}" with (force)')
-    shutil.rmtree(Project(pg_server, database, emu, tmp_path).dbt_target, ignore_errors=True)
+    shutil.rmtree(Project(pg_server, database, emu, workdir).dbt_target, ignore_errors=True)
 
 
 def test_a_package_left_for_one_database_never_reaches_another(project, second_project):
     synced(project)
     make_truth_move(project)
-    kill_sync_while_it_writes(project, "ft42_raw.users")  # killed mid-load: its package stays behind
+    # Killed before its rows reach the database at all: the whole package stays behind.
+    kill_sync_while_it_writes(project, "ft42_raw_staging.users")
     assert unfinished_packages(project.workdir / "dlt")
 
     synced(second_project)
     assert users_table(second_project) == api_truth(second_project)
+    # Not even the raw table holds a user of the other database.
+    raw = {row[0] for row in second_project.query("select id from ft42_raw.users")}
+    assert raw == set(api_truth(second_project))
     assert "Set aside" not in second_project.log_text
 
     synced(project)
