@@ -1,15 +1,16 @@
 """`ft42`: the one command line of the project (`python -m pipelines.cli` is the same).
 
-    ft42 sync [--full]        fetch the students and update users (what cron runs)
-    ft42 plan                 what a sync would do now, changing nothing
+    ft42 sync [--full] [--tables T ...]   fetch the due tables and update them (what cron runs)
+    ft42 plan [--full] [--tables T ...]   what a sync would do now, changing nothing
     ft42 status | export | cron | dbt | docs | lint | psql | db-stop
 
 `ft42 COMMAND --help` explains each. Parsing comes first and imports nothing heavy: `--help`
 never starts the database or sends a request. Settings come from the environment and `.env`
 (pipelines/settings.py); a flag only overrides one for this run.
 
-Exit codes of `ft42 sync`: 0 succeeded; 1 failed (users unchanged, one `Update failed: …` line
-says why); 75 skipped, another sync holds the database; 143 / 130 stopped by SIGTERM / SIGINT.
+Exit codes of `ft42 sync`: 0 succeeded; 1 a table failed (it is unchanged, the others are
+published; one `Update failed: …` line says which and why); 75 skipped, another sync holds the
+database; 143 / 130 stopped by SIGTERM / SIGINT.
 The other commands exit 2 on a usage or settings error, 1 when what they ran failed.
 """
 
@@ -22,6 +23,7 @@ import sys
 from collections.abc import Callable
 
 from . import cron, export_users, status
+from .ft42.declaration import listings
 from .settings import PROJECT_ROOT, ConfigError, load_settings
 
 EXIT_USAGE = 2
@@ -31,13 +33,13 @@ def sync_command(args: argparse.Namespace) -> int:
     from .run import run_sync  # dlt and pyarrow: only when a sync really runs
 
     # None leaves FULL to the settings; the flag can only ask for more.
-    return run_sync(full=True if args.full else None, own_process=True).exit_code
+    return run_sync(full=True if args.full else None, tables=args.tables, own_process=True).exit_code
 
 
 def plan_command(args: argparse.Namespace) -> int:
     from .plan import print_plan
 
-    return print_plan(full=True if args.full else None)
+    return print_plan(full=True if args.full else None, tables=args.tables)
 
 
 def _warehouse():
@@ -112,20 +114,24 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Settings: .env and the environment (see .env.example). `ft42 COMMAND --help` for each command.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    sync = _command(commands, "sync", sync_command, "fetch the students from the API and update users",
-                    "Fetch the students from the API and update the users table: full or incremental, "
-                    "chosen from the run ledger. Exit codes: 0 succeeded, 1 failed (users unchanged), "
-                    "75 another sync holds the database, 143/130 stopped by SIGTERM/SIGINT.")
-    full_help = "list every student this run, whatever the ledger says (overrides the FULL setting)"
+    sync = _command(commands, "sync", sync_command, "fetch the due tables from the API and update them",
+                    "Fetch each due table from the API and update it: full or incremental, chosen per "
+                    "table from the run ledger, within the hourly request budget. Exit codes: 0 succeeded, "
+                    "1 a table failed (that table unchanged, the others published), 75 another sync holds "
+                    "the database, 143/130 stopped by SIGTERM/SIGINT.")
+    full_help = "list every selected table in full this run, whatever the ledger says (overrides FULL)"
+    tables_help = (f"only these tables (overrides TABLES; default: every table): "
+                   f"{', '.join(listing.table for listing in listings())}")
+    table_names = [listing.table for listing in listings()]
     sync.add_argument("--full", action="store_true", help=full_help)
-    sync.add_argument("--tables", nargs="+", choices=["users"], metavar="TABLE",
-                      help="tables to sync; only `users` exists for now (the default)")
+    sync.add_argument("--tables", nargs="+", choices=table_names, metavar="TABLE", help=tables_help)
 
     plan = _command(commands, "plan", plan_command, "show what a sync would do now; changes nothing",
-                    "Show what a sync would do now: its mode and window (from the run ledger) and, when "
-                    "CLIENT_ID/CLIENT_SECRET are set, the listing's size from one one-user request, "
-                    "against the hourly request budget left. Writes nothing.")
+                    "Show what a sync would do now: per table, due or not, full or incremental (from the "
+                    "run ledger) and, when CLIENT_ID/CLIENT_SECRET are set, each due listing's size from "
+                    "one one-record request, against the hourly request budget left. Writes nothing.")
     plan.add_argument("--full", action="store_true", help=full_help)
+    plan.add_argument("--tables", nargs="+", choices=table_names, metavar="TABLE", help=tables_help)
 
     status.configure(_command(commands, "status", lambda args: status.run(args), status.SUMMARY))
     export_users.configure(_command(commands, "export", lambda args: export_users.run(args),

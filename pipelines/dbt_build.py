@@ -45,6 +45,15 @@ def run_dbt(db: DbSettings, sync: SyncSettings, args: list[str]):
 class BuildOutcome:
     success: bool
     failure_messages: list[str] = field(default_factory=list)  # "node: message", of each node that errored or failed
+    node_status: dict[str, str] = field(default_factory=dict)  # each built node's name: success, error, fail, skipped…
+    # Each failed node's name: the models and snapshots it kept from being built (empty when the
+    # project did not parse, and nothing is known).
+    blocked_by: dict[str, list[str]] = field(default_factory=dict)
+
+    def failures_of(self, model: str) -> list[str]:
+        """The failure messages that explain why `model` was not built."""
+        return [message for message in self.failure_messages
+                if (node := message.split(": ", 1)[0]) == model or model in self.blocked_by.get(node, [model])]
 
 
 class PrewarmedDbt:
@@ -98,6 +107,18 @@ def _exit_if_the_sync_goes_first(build_done: threading.Event) -> None:
         os._exit(1)
 
 
+def _built_below(manifest, unique_id: str) -> list[str]:
+    """The models and snapshots downstream of a node: what its failure keeps from being built."""
+    seen, todo = set(), [unique_id]
+    while todo:
+        for child in manifest.child_map.get(todo.pop(), []):
+            if child not in seen:
+                seen.add(child)
+                todo.append(child)
+    return sorted(manifest.nodes[child].name for child in seen
+                  if child in manifest.nodes and manifest.nodes[child].resource_type in ("model", "snapshot"))
+
+
 def _worker(answer_fd: int, target_path: Path) -> int:
     from dbt.cli.main import dbtRunner
 
@@ -120,11 +141,16 @@ def _worker(answer_fd: int, target_path: Path) -> int:
     manifest = parsed.result if parsed.success else None
     result = dbtRunner(manifest=manifest).invoke([*request["args"], *project_args])
     nodes = getattr(result.result, "results", None) or []
-    failures = [f"{node.node.name}: {node.message or node.status}" for node in nodes
-                if node.status in ("error", "fail")]
+    failed = [node for node in nodes if node.status in ("error", "fail")]
     build_done.set()
     with os.fdopen(answer_fd, "w") as answers:
-        answers.write(json.dumps({"success": result.success, "failure_messages": failures}))
+        answers.write(json.dumps({
+            "success": result.success,
+            "failure_messages": [f"{node.node.name}: {node.message or node.status}" for node in failed],
+            "node_status": {node.node.name: str(node.status) for node in nodes},
+            "blocked_by": {node.node.name: _built_below(manifest, node.node.unique_id) for node in failed}
+            if manifest is not None else {},
+        }))
     # The sync has its answer and does not wait for these: dbt's record of the run, for tooling.
     # Off the sync's output too, so whoever reads it sees its end when the sync exits.
     quiet = os.open(os.devnull, os.O_WRONLY)

@@ -1,7 +1,11 @@
-"""The run ledger, `sync_runs`: one row per sync, kept in the warehouse beside the data.
+"""The run ledger, kept in the warehouse beside the data: `sync_runs`, one row per sync, and
+`sync_tables`, one row per table a sync planned: its mode, requests, outcome and load.
 
-The incremental cursor lives here rather than on the machine that runs the sync: pointed at a
-fresh or restored database, the sync finds no succeeded run and starts with a full listing.
+Each table's incremental cursor and last full listing live here rather than on the machine that
+runs the sync: pointed at a fresh or restored database, the sync finds no succeeded listing and
+starts each table with a full one. The models read the reference listing of each table from
+`sync_tables` (a table's status is `loaded` once its complete listing is in the raw schema,
+before dbt runs).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from datetime import datetime
 from psycopg2 import sql
 
 from .settings import DbSettings
-from .warehouse import connect
+from .warehouse import connect, table_exists
 
 COLUMNS = sql.SQL("""
     run_id        bigserial primary key,
@@ -35,6 +39,32 @@ COLUMNS = sql.SQL("""
 """)
 # Columns added since the first version, for ledgers created by it.
 ADDED_COLUMNS = {"published_at": "timestamptz", "unmapped_fields": "text[]"}
+TABLE_COLUMNS = sql.SQL("""
+    run_id           bigint not null,
+    table_name       text not null,
+    mode             text not null,
+    status           text not null,
+    planned_requests integer,
+    api_requests     integer,
+    listed_total     integer,
+    rows_fetched     integer,
+    cursor_before    timestamptz,
+    cursor_after     timestamptz,
+    load_id          text,
+    error            text,
+    started_at       timestamptz not null default now(),
+    finished_at      timestamptz,
+    published_at     timestamptz,
+    primary key (run_id, table_name)
+""")
+# Before sync_tables, sync_runs held users' listings: carried over once, they stay its history.
+_USERS_FROM_SYNC_RUNS = sql.SQL("""
+    insert into {tables} (run_id, table_name, mode, status, api_requests, rows_fetched, cursor_before,
+                          cursor_after, load_id, error, started_at, finished_at, published_at)
+    select run_id, 'users', mode, status, api_requests, rows_fetched, cursor_before, cursor_after, load_id,
+           error, started_at, finished_at, published_at
+    from {runs}
+""")
 
 
 @dataclass(frozen=True)
@@ -61,22 +91,58 @@ class Ledger:
         self.conn = conn
         self.conn.autocommit = True
         self.table = self.table_of(db)
+        self.tables = self.tables_of(db)
         with self.conn.cursor() as cur:
             cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(db.users_schema)))
             cur.execute(sql.SQL("create table if not exists {} ({})").format(self.table, COLUMNS))
             for column, data_type in ADDED_COLUMNS.items():
                 cur.execute(sql.SQL("alter table {} add column if not exists {} {}").format(
                     self.table, sql.Identifier(column), sql.SQL(data_type)))
-            # Only the lock holder runs; a run still marked running was killed.
+            if not table_exists(cur, db.users_schema, "sync_tables"):
+                cur.execute(sql.SQL("create table {} ({})").format(self.tables, TABLE_COLUMNS))
+                cur.execute(_USERS_FROM_SYNC_RUNS.format(tables=self.tables, runs=self.table))
+            # Only the lock holder runs; a run or listing still unfinished was killed.
             cur.execute(sql.SQL("update {} set status = 'interrupted' where status = 'running'").format(self.table))
+            cur.execute(sql.SQL("update {} set status = 'interrupted', finished_at = now() "
+                                "where status in ('planned', 'loaded')").format(self.tables))
 
     @staticmethod
     def table_of(db: DbSettings) -> sql.Identifier:
         return sql.Identifier(db.users_schema, "sync_runs")
 
-    def last_runs(self) -> LastRuns:
+    @staticmethod
+    def tables_of(db: DbSettings) -> sql.Identifier:
+        return sql.Identifier(db.users_schema, "sync_tables")
+
+    def last_runs(self, table: str) -> LastRuns:
         with self.conn.cursor() as cur:
-            return read_last_runs(cur, self.table)
+            return read_last_runs(cur, self.tables, table)
+
+    def plan_table(self, run_id: int, table: str, mode: str, *, cursor_before: datetime | None,
+                   listed_total: int | None, planned_requests: int | None, deferred: str | None) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(sql.SQL("insert into {} (run_id, table_name, mode, status, cursor_before, listed_total, "
+                                "planned_requests, error) values (%s, %s, %s, %s, %s, %s, %s, %s)")
+                        .format(self.tables),
+                        (run_id, table, mode, "deferred" if deferred else "planned", cursor_before, listed_total,
+                         planned_requests, deferred))
+
+    def record_table_load(self, run_id: int, table: str, *, load_id: str | None, rows_fetched: int,
+                          api_requests: int) -> None:
+        """The table's listing is complete and in the raw schema: the models may take it as the
+        table's reference listing from now on."""
+        with self.conn.cursor() as cur:
+            cur.execute(sql.SQL("update {} set status = 'loaded', load_id = %s, rows_fetched = %s, api_requests = %s "
+                                "where run_id = %s and table_name = %s").format(self.tables),
+                        (load_id, rows_fetched, api_requests, run_id, table))
+
+    def finish_table(self, run_id: int, table: str, *, error: str | None = None,
+                     cursor_after: datetime | None = None, api_requests: int | None = None) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(sql.SQL("update {} set status = %s, error = %s, cursor_after = %s, finished_at = now(), "
+                                "api_requests = coalesce(%s, api_requests) where run_id = %s and table_name = %s")
+                        .format(self.tables),
+                        ("failed" if error else "succeeded", error, cursor_after, api_requests, run_id, table))
 
     def start(self, mode: str, cursor_before: datetime | None) -> int:
         with self.conn.cursor() as cur:
@@ -124,8 +190,11 @@ class Ledger:
                  counts.load_id, run_id))
 
 
-def read_last_runs(cur, table: sql.Identifier) -> LastRuns:
-    """Also for readers that must not create or touch the ledger (`ft42 plan`)."""
-    cur.execute(sql.SQL("select max(cursor_after), max(started_at) filter (where mode = 'full') "
-                        "from {} where status = 'succeeded'").format(table))
+def read_last_runs(cur, tables: sql.Identifier, table: str) -> LastRuns:
+    """One table's history. Also for readers that must not create or touch the ledger (`ft42 plan`).
+    A full listing that reached its table counts even if its run failed after (in the snapshot,
+    say): the table holds what it listed."""
+    cur.execute(sql.SQL("select max(cursor_after) filter (where status = 'succeeded'), "
+                        "max(started_at) filter (where mode = 'full' and (status = 'succeeded' or published_at "
+                        "is not null)) from {} where table_name = %s").format(tables), (table,))
     return LastRuns(*cur.fetchone())

@@ -40,7 +40,7 @@ from .settings import (
     read_setting,
     require_api_credentials,
 )
-from .sync import SyncReport, sync
+from .sync import SyncReport, TableOutcome, sync
 from .warehouse import SyncAlreadyRunning
 
 EXIT_OK = 0
@@ -53,10 +53,11 @@ class SyncResult:
     outcome: Literal["succeeded", "failed", "skipped"]  # skipped: another sync held the database
     exit_code: int  # what `ft42 sync` exits with: 0, 1 or 75
     error: str | None  # the one line saying what failed (or why it skipped) and what to do
-    mode: Literal["full", "incremental"] | None  # None when the run failed before choosing
+    mode: Literal["full", "incremental"] | None  # users' listing; None when not due or not reached
     run_id: int | None  # its row in sync_runs
-    counts: RunCounts  # api_requests, rows_fetched, inserted, updated, unchanged, removed, load_id
+    counts: RunCounts  # api_requests, rows_fetched, and users' inserted, updated, unchanged, removed, load_id
     users_total: int | None  # rows in users after a succeeded run
+    tables: dict[str, TableOutcome]  # per table: mode, status (succeeded/failed/deferred/not due), error…
 
     @property
     def requests(self) -> int | None:
@@ -64,11 +65,12 @@ class SyncResult:
 
 
 def run_sync(settings: Settings | None = None, *, full: bool | None = None,
-             own_process: bool = False) -> SyncResult:
+             tables: list[str] | None = None, own_process: bool = False) -> SyncResult:
     """Run one sync and return what it did; raise nothing for a failed run.
 
     settings: as pipelines.settings.load_settings() returns them (None: read them now).
-    full: True lists every student this run (FULL=1); None leaves it to the FULL setting.
+    full: True lists every selected table in full this run (FULL=1); None leaves it to FULL.
+    tables: only these tables (TABLES); None leaves it to the TABLES setting.
     own_process: the run owns the process, as `ft42 sync` does: SIGTERM/SIGINT and
     RUN_DEADLINE_MINUTES end it at once with its failure line and exit code 143/130/1.
     """
@@ -83,7 +85,8 @@ def run_sync(settings: Settings | None = None, *, full: bool | None = None,
     report = SyncReport()
 
     def result(outcome, exit_code: int, error: str | None = None) -> SyncResult:
-        return SyncResult(outcome, exit_code, error, report.mode, report.run_id, report.counts, report.users_total)
+        return SyncResult(outcome, exit_code, error, report.mode, report.run_id, report.counts, report.users_total,
+                          report.tables)
 
     try:
         alerts.started()
@@ -91,6 +94,8 @@ def run_sync(settings: Settings | None = None, *, full: bool | None = None,
             settings = load_settings(env)
         if full is not None:
             settings = replace(settings, sync=replace(settings.sync, force_full=full))
+        if tables:
+            settings = replace(settings, sync=replace(settings.sync, tables=tuple(tables)))
         require_api_credentials(settings.api)
         if own_process:
             guard.on_end(lambda reason: alerts.failed(reason, guard.exit_code, report.run_id))

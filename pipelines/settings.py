@@ -41,6 +41,14 @@ def optional_text(raw: str) -> str | None:
     return raw or None
 
 
+def table_names(raw: str) -> tuple[str, ...] | None:
+    names = tuple(name.strip() for name in raw.split(",") if name.strip())
+    for name in names:
+        if not re.fullmatch(r"[a-z_]+", name):
+            raise ValueError("must be table names separated by commas, such as users,cursus_users")
+    return names or None
+
+
 def flag(raw: str) -> bool:
     return raw.lower() not in ("0", "", "false", "no")
 
@@ -160,7 +168,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RAW_SCHEMA", "ft42_raw", schema_name, "schema of dlt's raw table"),
     Setting("EMBEDDED_DB_PORT", "54329", whole_number(1, 65535), "port of the embedded PostgreSQL"),
     Setting("EMBEDDED_DB_DIR", ".data/postgres", project_path, "data directory of the embedded PostgreSQL"),
-    Setting("FULL", "0", flag, "1 = list every student this run"),
+    Setting("FULL", "0", flag, "1 = list every selected table in full this run"),
+    Setting("TABLES", "", table_names, "the tables a sync lists, comma-separated (empty: every table)"),
     Setting("FULL_SYNC_MAX_AGE_HOURS", "24", number(0), "a full listing runs by itself when the last one is older"),
     Setting("INCREMENTAL_LAG_MINUTES", "10", number(0), "how far before the last run an incremental window starts"),
     Setting("MAX_REMOVED_SHARE", "0.05", number(0, 1),
@@ -210,6 +219,7 @@ class SyncSettings:
     """When to list everyone, how far back an incremental window reaches, and the run's limits."""
 
     force_full: bool
+    tables: tuple[str, ...] | None  # None: every declared table
     full_max_age_hours: float
     lag_minutes: float
     max_removed_share: float
@@ -279,6 +289,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
     sync = SyncSettings(
         force_full=get("FULL"),
+        tables=get("TABLES"),
         full_max_age_hours=get("FULL_SYNC_MAX_AGE_HOURS"),
         lag_minutes=get("INCREMENTAL_LAG_MINUTES"),
         max_removed_share=get("MAX_REMOVED_SHARE"),

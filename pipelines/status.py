@@ -1,4 +1,5 @@
-"""A short health report of the sync: where, how many users, the last runs, how fresh, the log.
+"""A short health report of the sync: where, each table's rows and last listing, the last runs,
+how fresh, the log.
 
     ft42 status        (or python -m pipelines.status)
 
@@ -16,11 +17,12 @@ import psycopg2
 from psycopg2 import sql
 
 from . import warehouse
+from .ft42.declaration import listings
 from .private_files import keep_private
 from .settings import ConfigError, load_settings
 from .warehouse import table_exists
 
-SUMMARY = "show the database, user count, last runs, freshness and the end of the run log"
+SUMMARY = "show the database, each table's rows and last listing, last runs, freshness and the run log"
 RUNS_SHOWN = 5
 LOG_LINES_SHOWN = 3
 
@@ -53,13 +55,40 @@ def log_tail(path: Path, count: int) -> list[str]:
         return []
 
 
+def table_lines(cur, schema: str) -> list[str]:
+    """Per declared table: its rows, when its last complete listing started, and how its latest
+    planned listing ended (deferred and failed ones say why)."""
+    has_ledger = table_exists(cur, schema, "sync_tables")
+    rows = []
+    for listing in listings():
+        count = "-"
+        if table_exists(cur, schema, listing.table):
+            cur.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(schema, listing.table)))
+            count = str(cur.fetchone()[0])
+        listed, age, latest = "never", "-", "-"
+        if has_ledger:
+            cur.execute(sql.SQL(
+                "select to_char(max(started_at) at time zone 'UTC', 'YYYY-MM-DD HH24:MI'), "
+                "extract(epoch from now() - max(started_at)) from {} "
+                "where table_name = %s and (status = 'succeeded' or published_at is not null)"
+            ).format(sql.Identifier(schema, "sync_tables")), (listing.table,))
+            when, seconds = cur.fetchone()
+            if when:
+                listed, age = when, span(seconds)
+            cur.execute(sql.SQL("select mode, status, error from {} where table_name = %s "
+                                "order by run_id desc limit 1").format(sql.Identifier(schema, "sync_tables")),
+                        (listing.table,))
+            if last := cur.fetchone():
+                latest = f"{last[0]} {last[1]}" + (f": {' '.join(last[2].split())[:60]}" if last[2] else "")
+        every = (f"full every {listing.max_age_hours:g} h" if listing.keep_current == "full"
+                 else "incremental")
+        rows.append([listing.table, count, listed, age, every, latest])
+    header = ["table", "rows", "last listed (UTC)", "age", "kept current", "latest listing"]
+    return ["tables"] + table(header, rows, numeric={1, 3})
+
+
 def report(cur, schema: str, warn_hours: float, error_hours: float) -> list[str]:
-    lines = []
-    if table_exists(cur, schema, "users"):
-        cur.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(schema, "users")))
-        lines.append(f"users      {cur.fetchone()[0]} rows")
-    else:
-        lines.append("users      no users table")
+    lines = table_lines(cur, schema)
     if not table_exists(cur, schema, "sync_runs"):
         return lines + ["sync runs  no sync has run yet"]
     runs = sql.Identifier(schema, "sync_runs")

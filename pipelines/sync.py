@@ -1,10 +1,16 @@
-"""One sync: plan (full or incremental), fetch + load with dlt, dbt build, record the run."""
+"""One sync: plan each table (due? full or incremental? does it fit the hourly budget?), fetch
+and load each due table with dlt, one dbt build for the tables whose listing completed, record
+each table's outcome.
+
+Each table is atomic on its own: a table whose listing fails keeps its previous contents, the
+others are published, and the run fails with one line naming the tables that did not make it.
+"""
 
 from __future__ import annotations
 
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Literal
 
 import dlt
@@ -15,126 +21,159 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from . import dlt_workdir, users_changes, warehouse
 from .dbt_build import BuildOutcome, PrewarmedDbt
 from .failures import SyncFailed, describe_error, describe_failure, without_row_data
-from .ft42 import Ft42Api, connect_api, ft42_source
-from .ledger import LastRuns, Ledger, RunCounts
+from .ft42 import Ft42Api, connect_api, ft42_source, listing_resource, listing_size
+from .ft42.declaration import Listing, listings
+from .ledger import Ledger, RunCounts
 from .legacy_files import write_fetch_metadata
 from .progress import FetchProgress, interactive
 from .run_guard import RunGuard
 from .run_log import RunLog
-from .settings import DbSettings, Settings, SyncSettings
+from .settings import DbSettings, Settings
+from .table_plan import TablePlan, fit_budget, plan_table
 
-PIPELINE_NAME = "ft42_users"
+PIPELINE_NAME = "ft42"
 
 
 @dataclass(frozen=True)
 class Staged:
-    """What the fetch and load put into the raw schema."""
+    """What one table's fetch and load put into the raw schema."""
 
     rows: int
     load_id: str | None
+    requests: int
+
+
+@dataclass(frozen=True)
+class TableOutcome:
+    mode: Literal["full", "incremental"] | None  # None: not due
+    status: Literal["succeeded", "failed", "deferred", "not due"]
+    error: str | None = None  # why it failed or waits
+    rows_fetched: int | None = None
+    requests: int | None = None
 
 
 @dataclass
 class SyncReport:
     """What a run got to, filled in as it goes: still readable when the run failed part-way."""
 
-    mode: Literal["full", "incremental"] | None = None
+    mode: Literal["full", "incremental"] | None = None  # users' listing
     run_id: int | None = None  # its row in sync_runs
     counts: RunCounts = field(default_factory=RunCounts)
     users_total: int | None = None  # rows in users after the run
+    tables: dict[str, TableOutcome] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class RunPlan:
-    mode: Literal["full", "incremental"]
-    started_at: datetime
-    cursor_before: datetime | None
-    reason: str
-
-    @property
-    def updated_between(self) -> tuple[datetime, datetime] | None:
-        return None if self.mode == "full" else (self.cursor_before, self.started_at)
-
-
-def plan_run(last: LastRuns, sync: SyncSettings, now: datetime) -> RunPlan:
-    if sync.force_full:
-        return RunPlan("full", now, None, "asked for with FULL=1")
-    if last.last_full_at is None or last.cursor is None:
-        return RunPlan("full", now, None, "no full listing has succeeded on this database yet")
-    age = now - last.last_full_at
-    if age > timedelta(hours=sync.full_max_age_hours):
-        return RunPlan("full", now, None, f"the last full listing is {age.total_seconds() / 3600:.1f} h old")
-    # Reach back a little: a change committed upstream just before the last run may carry an
-    # updated_at a moment older than that run's start.
-    since = last.cursor - timedelta(minutes=sync.lag_minutes)
-    return RunPlan("incremental", now, since, f"users changed since {since:%Y-%m-%d %H:%M:%S} UTC")
+def selected_listings(names: tuple[str, ...] | None) -> list[Listing]:
+    """The listings a run considers: those named (TABLES), else every declared one."""
+    declared = listings()
+    if not names:
+        return declared
+    known = {listing.table for listing in declared}
+    if unknown := [name for name in names if name not in known]:
+        raise SyncFailed(f"TABLES names {', '.join(unknown)}, which no model declares a listing for; "
+                         f"the tables are {', '.join(sorted(known))}")
+    return [listing for listing in declared if listing.table in names]
 
 
-def fetch_and_load(settings: Settings, db: DbSettings, api: Ft42Api, plan: RunPlan, log: RunLog) -> Staged:
-    pipelines_dir = dlt_workdir.destination_dir(settings.dlt_data_dir, db)
-    set_aside = dlt_workdir.set_aside_unfinished(pipelines_dir, PIPELINE_NAME)
-    if set_aside:
-        log(f"Set aside the unfinished load an interrupted or failed run left behind (kept in {set_aside}); "
-            "fetching afresh")
-    pipeline = dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
-        pipelines_dir=str(pipelines_dir),
-        destination=dlt.destinations.postgres(credentials={
-            "host": db.host, "port": db.port, "database": db.name,
-            "username": db.user, "password": db.password,
-        }),
-        dataset_name=db.raw_schema,
-    )
-    progress = FetchProgress() if interactive() else None
-    try:
-        load_info = pipeline.run(ft42_source(api, settings.api.cursus_id, plan.updated_between, progress),
-                                 loader_file_format="parquet")
-    except PipelineStepFailed as failure:
-        raise SyncFailed(describe_failure(failure, settings.api.root, db)) from None
-    finally:
-        if progress:
-            progress.close()
-        if warning := api.cleaned_text_warning():
-            log(warning)
-        if api.auth.used_next_secret:
-            log("Warning: CLIENT_SECRET was rejected and CLIENT_SECRET_NEXT worked: "
-                "move CLIENT_SECRET_NEXT into CLIENT_SECRET in .env before the old one is needed again")
-    dlt_workdir.forget_loaded_packages(pipelines_dir, PIPELINE_NAME)
-    staged = Staged(rows=pipeline.last_trace.last_normalize_info.row_counts.get("users", 0),
-                    load_id=load_info.loads_ids[-1] if load_info.loads_ids else None)
-    timings = ", ".join(f"{step.step} {(step.finished_at - step.started_at).total_seconds():.1f} s"
-                        for step in pipeline.last_trace.steps if step.step in ("extract", "normalize", "load"))
-    log(f"Staged {staged.rows} users ({api.adapter.requests_sent} requests; {timings})")
-    return staged
+def plan_tables(settings: Settings, history, now: datetime) -> list[TablePlan]:
+    """Each selected table's plan: due or not, full or incremental (from its `history`)."""
+    return [plan_table(listing, history(listing.table), settings.sync, now)
+            for listing in selected_listings(settings.sync.tables)]
 
 
-def _dbt_failure(outcome: BuildOutcome) -> str:
-    for message in outcome.failure_messages:
+def run_mode(plans: list[TablePlan]) -> str:
+    """The run's mode in the ledger: full when it lists any table in full."""
+    modes = {plan.mode for plan in plans if plan.mode}
+    return "full" if "full" in modes else "incremental" if modes else "none"
+
+
+def size_plans(settings: Settings, api: Ft42Api, plans: list[TablePlan]) -> list[TablePlan]:
+    """Each due table's size (one request each), then which fit the hourly budget left."""
+    plans = list(plans)
+    budget_left = None
+    for index, plan in enumerate(plans):
+        if plan.mode is not None:
+            size = listing_size(api, plan.listing, settings.api.cursus_id, plan.updated_between)
+            plans[index] = replace(plan, total=size.total)
+            budget_left = size.budget_left
+    return fit_budget(plans, budget_left)
+
+
+class Loader:
+    """dlt's pipeline for the run: one load into the raw schema per table."""
+
+    def __init__(self, settings: Settings, db: DbSettings, log: RunLog) -> None:
+        self.settings, self.db, self.log = settings, db, log
+        self.pipelines_dir = dlt_workdir.destination_dir(settings.dlt_data_dir, db)
+        self._set_aside("an interrupted or failed run left behind")
+        self.pipeline = dlt.pipeline(
+            pipeline_name=PIPELINE_NAME,
+            pipelines_dir=str(self.pipelines_dir),
+            destination=dlt.destinations.postgres(credentials={
+                "host": db.host, "port": db.port, "database": db.name,
+                "username": db.user, "password": db.password,
+            }),
+            dataset_name=db.raw_schema,
+        )
+
+    def _set_aside(self, left_by: str) -> None:
+        if set_aside := dlt_workdir.set_aside_unfinished(self.pipelines_dir, PIPELINE_NAME):
+            self.log(f"Set aside the unfinished load {left_by} (kept in {set_aside}); fetching afresh")
+
+    def load(self, api: Ft42Api, plan: TablePlan) -> Staged:
+        requests_before = api.adapter.requests_sent
+        progress = FetchProgress() if interactive() else None
+        resource = listing_resource(api, plan.listing, self.settings.api.cursus_id, plan.updated_between,
+                                    progress)
+        try:
+            load_info = self.pipeline.run(ft42_source([resource]), loader_file_format="parquet")
+        except PipelineStepFailed as failure:
+            # Its package must not be loaded with the next table's.
+            dlt_workdir.set_aside_unfinished(self.pipelines_dir, PIPELINE_NAME)
+            raise SyncFailed(describe_failure(failure, self.settings.api.root, self.db)) from None
+        finally:
+            if progress:
+                progress.close()
+        dlt_workdir.forget_loaded_packages(self.pipelines_dir, PIPELINE_NAME)
+        trace = self.pipeline.last_trace
+        staged = Staged(rows=trace.last_normalize_info.row_counts.get(plan.table, 0),
+                        load_id=load_info.loads_ids[-1] if load_info.loads_ids else None,
+                        requests=api.adapter.requests_sent - requests_before)
+        timings = ", ".join(f"{step.step} {(step.finished_at - step.started_at).total_seconds():.1f} s"
+                            for step in trace.steps if step.step in ("extract", "normalize", "load"))
+        self.log(f"Staged {staged.rows} {plan.table} ({staged.requests} requests; {timings})")
+        return staged
+
+
+def _dbt_failure(table: str, outcome: BuildOutcome) -> str:
+    messages = outcome.failures_of(table) or outcome.failure_messages
+    for message in messages:
         if "circuit breaker" in message:
             breaker = message.split("circuit breaker: ", 1)[1].splitlines()[0]
-            return (f"circuit breaker: {breaker}; if those users really left, run "
-                    "`make sync FULL=1 MAX_REMOVED_SHARE=1` once")
+            return (f"circuit breaker: {breaker}; if those rows really left, run "
+                    f"`make sync TABLES={table} FULL=1 MAX_REMOVED_SHARE=1` once")
     # Under cron dbt is quiet: this line is all the log says, so it names what failed (but never
     # the rows: a database error's detail quotes them).
-    failed = "; ".join(without_row_data(message)[:300] for message in outcome.failure_messages)
+    failed = "; ".join(without_row_data(message)[:300] for message in messages)
     return f"dbt build failed: {failed or 'see its output above'}"
 
 
-def build_users(conn, db: DbSettings, dbt: PrewarmedDbt, plan: RunPlan, run_id: int, staged: Staged,
-                log: RunLog) -> users_changes.UsersChanges:
-    """dbt build; `conn` (autocommit) reads users before and after to count what it did."""
-    before = users_changes.read_state(conn, db)
-    full_load_id = staged.load_id if plan.mode == "full" else ""
+def build_tables(dbt: PrewarmedDbt, loaded: list[str], run_id: int) -> BuildOutcome:
+    """One dbt build of the loaded tables' models, tests and snapshots."""
     # On a terminal dbt's own lines show each model and test as it runs; under cron, one line.
     quiet = [] if interactive() else ["--quiet"]
+    selection = [f"stg_ft42__{table}+" for table in loaded]
     # Unit tests check the models' logic, not this run's data: `make test` runs them.
-    outcome = dbt.build([*quiet, "build", "--exclude-resource-type", "unit_test"],
-                        {"FT42_FULL_LOAD_ID": full_load_id or "", "FT42_RUN_ID": str(run_id)})
-    if not outcome.success:
-        raise SyncFailed(_dbt_failure(outcome))
-    changes = users_changes.changes_since(conn, db, before)
-    log(f"Users: {changes}")
-    return changes
+    return dbt.build([*quiet, "build", "--exclude-resource-type", "unit_test", "--select", *selection],
+                     {"FT42_RUN_ID": str(run_id)})
+
+
+def failure_line(failed: dict[str, str]) -> str:
+    """One line for the tables that failed, those failing for one reason named together."""
+    tables_by_reason: dict[str, list[str]] = {}
+    for table, reason in failed.items():
+        tables_by_reason.setdefault(reason, []).append(table)
+    return "; ".join(f"{', '.join(tables)}: {reason}" for reason, tables in tables_by_reason.items())
 
 
 def sync(settings: Settings, log: RunLog, guard: RunGuard, report: SyncReport | None = None) -> SyncReport:
@@ -162,45 +201,113 @@ def _sync_into(db: DbSettings, settings: Settings, log: RunLog, guard: RunGuard,
     locked = warehouse.take_sync_lock(db)
     try:
         ledger = Ledger(locked, db)
-        plan = plan_run(ledger.last_runs(), settings.sync, datetime.now(timezone.utc))
-        log(f"Mode: {plan.mode} ({plan.reason})")
-        run_id, counts = ledger.start(plan.mode, plan.cursor_before), RunCounts()
-        report.mode, report.run_id = plan.mode, run_id
-        guard.on_end(lambda reason: Ledger.record_failure(db, run_id, reason))
+        now = datetime.now(timezone.utc)
         api = connect_api(settings.api.root, settings.api.client_id, settings.api.client_secret,
                           settings.api.client_secret_next)
+        plans = plan_tables(settings, ledger.last_runs, now)
+        users_plan = next((plan for plan in plans if plan.table == "users"), None)
+        run_id = ledger.start(run_mode(plans), users_plan.cursor_before if users_plan else None)
+        report.run_id, report.mode = run_id, users_plan.mode if users_plan else None
+        guard.on_end(lambda reason: Ledger.record_failure(db, run_id, reason))
         dbt = PrewarmedDbt(db, settings.sync)
         guard.on_end(lambda _reason: dbt.kill())  # first: its open transaction must not commit
         try:
-            guard.step = "the fetch and load"
-            staged = fetch_and_load(settings, db, api, plan, log)
-            counts = replace(counts, rows_fetched=staged.rows, load_id=staged.load_id)
-            # Before dbt: once the listing reaches users, later runs must find which load it was.
-            ledger.record_load(run_id, staged.load_id)
-            if new_fields := ledger.record_unmapped_fields(run_id, api.unmapped_fields):
-                log(f"Warning: the API sends fields the sync does not store: {', '.join(new_fields)} "
-                    "(users); `make status` lists them, and a new column for one is a change to the project")
-            guard.step = "the dbt build"
-            warehouse.check_lock(locked)
-            changes = build_users(locked, db, dbt, plan, run_id, staged, log)
+            guard.step = "planning"
+            plans = size_plans(settings, api, plans)
+            _record_plans(ledger, run_id, plans, report, log)
+            failed = _fetch_and_build(settings, db, api, dbt, ledger, locked, run_id, plans, report, log, guard)
         except Exception as failure:
-            counts = report.counts = replace(counts, api_requests=api.adapter.requests_sent)
+            report.counts = replace(report.counts, api_requests=api.adapter.requests_sent)
             with suppress(psycopg2.Error):  # a database that went away cannot take the record
-                ledger.finish(run_id, counts, error=describe_error(failure, db))
+                ledger.finish(run_id, report.counts, error=describe_error(failure, db))
             raise
         finally:
             dbt.close()
         guard.step = "recording the run"
-        counts = replace(counts, api_requests=api.adapter.requests_sent, inserted=changes.inserted,
-                         updated=changes.updated, unchanged=changes.unchanged, removed=changes.removed)
-        report.counts, report.users_total = counts, changes.total
-        # The next window starts where this run started: whatever changed while it ran is
-        # fetched again next time rather than missed.
-        ledger.finish(run_id, counts, cursor_after=plan.started_at)
-        write_fetch_metadata(
-            settings.sync.export_dir, datetime.now(timezone.utc), mode=plan.mode,
-            requests=counts.api_requests, items=counts.rows_fetched,
-            total=changes.total, since=plan.cursor_before,
-            until=plan.started_at, downloaded_bytes=api.adapter.bytes_received)
+        report.counts = replace(report.counts, api_requests=api.adapter.requests_sent)
+        error = failure_line(failed) if failed else None
+        ledger.finish(run_id, report.counts, cursor_after=now if not failed else None, error=error)
+        if error:
+            raise SyncFailed(error)
     finally:
         locked.close()
+
+
+def _record_plans(ledger: Ledger, run_id: int, plans: list[TablePlan], report: SyncReport, log: RunLog) -> None:
+    for plan in plans:
+        log(f"Plan {plan.line()}")
+        if plan.mode is None:
+            report.tables[plan.table] = TableOutcome(None, "not due")
+            continue
+        ledger.plan_table(run_id, plan.table, plan.mode, cursor_before=plan.cursor_before,
+                          listed_total=plan.total, planned_requests=plan.requests, deferred=plan.deferred)
+        if plan.deferred:
+            report.tables[plan.table] = TableOutcome(plan.mode, "deferred", plan.deferred)
+
+
+def _fetch_and_build(settings: Settings, db: DbSettings, api: Ft42Api, dbt: PrewarmedDbt, ledger: Ledger, locked,
+                     run_id: int, plans: list[TablePlan], report: SyncReport, log: RunLog,
+                     guard: RunGuard) -> dict[str, str]:
+    """Fetch, load and build each planned table; return the failed ones' reasons."""
+    failed: dict[str, str] = {}
+    loaded: dict[str, Staged] = {}
+    requests: dict[str, int] = {}
+    running = [plan for plan in plans if plan.runs]
+    plan_of = {plan.table: plan for plan in running}
+    loader = Loader(settings, db, log) if running else None
+    try:
+        for plan in running:
+            guard.step = f"the fetch and load of {plan.table}"
+            requests_before = api.adapter.requests_sent
+            try:
+                staged = loader.load(api, plan)
+            except Exception as failure:  # this table only: the others still go ahead
+                failed[plan.table] = describe_error(failure, db)
+                requests[plan.table] = api.adapter.requests_sent - requests_before
+                continue
+            requests[plan.table] = staged.requests
+            # Before dbt: once the listing reaches its table, later runs must find which load it was.
+            ledger.record_table_load(run_id, plan.table, load_id=staged.load_id, rows_fetched=staged.rows,
+                                     api_requests=staged.requests)
+            loaded[plan.table] = staged
+    finally:
+        if warning := api.cleaned_text_warning():
+            log(warning)
+        if api.auth.used_next_secret:
+            log("Warning: CLIENT_SECRET was rejected and CLIENT_SECRET_NEXT worked: "
+                "move CLIENT_SECRET_NEXT into CLIENT_SECRET in .env before the old one is needed again")
+    unmapped = {f"{name} ({table})" for table, names in api.unmapped_fields.items() for name in sorted(names)}
+    if new_fields := ledger.record_unmapped_fields(run_id, unmapped):
+        log(f"Warning: the API sends fields the sync does not store: {', '.join(new_fields)}; "
+            "`make status` lists them, and a new column for one is a change to the project")
+    report.counts = replace(report.counts, rows_fetched=sum(staged.rows for staged in loaded.values()),
+                            load_id=loaded["users"].load_id if "users" in loaded else None)
+    if loaded:
+        guard.step = "the dbt build"
+        warehouse.check_lock(locked)
+        before = users_changes.read_state(locked, db) if "users" in loaded else None
+        outcome = build_tables(dbt, list(loaded), run_id)
+        for table in loaded:
+            if outcome.node_status.get(table) not in ("success", "pass"):
+                failed[table] = _dbt_failure(table, outcome)
+        if before is not None and "users" not in failed:
+            changes = users_changes.changes_since(locked, db, before)
+            log(f"Users: {changes}")
+            report.users_total = changes.total
+            report.counts = replace(report.counts, inserted=changes.inserted, updated=changes.updated,
+                                    unchanged=changes.unchanged, removed=changes.removed)
+            write_fetch_metadata(
+                settings.sync.export_dir, datetime.now(timezone.utc), mode=report.mode,
+                requests=api.adapter.requests_sent, items=loaded["users"].rows, total=changes.total,
+                since=plan_of["users"].cursor_before, until=plan_of["users"].started_at,
+                downloaded_bytes=api.adapter.bytes_received)
+    for table in [plan.table for plan in running]:
+        staged = loaded.get(table)
+        error = failed.get(table)
+        # The table's next incremental window starts where this run started: whatever changed
+        # while it ran is fetched again next time rather than missed.
+        ledger.finish_table(run_id, table, error=error, cursor_after=None if error else plan_of[table].started_at,
+                            api_requests=requests[table])
+        report.tables[table] = TableOutcome(plan_of[table].mode, "failed" if error else "succeeded", error,
+                                            staged.rows if staged else None, requests[table])
+    return failed

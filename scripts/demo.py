@@ -1,5 +1,6 @@
-"""`make demo`: the full sync on embedded defaults — the project's 42 API emulator and the embedded
-PostgreSQL — with no credentials and no database server.
+"""`make demo`: the full sync of every table on embedded defaults — the project's 42 API emulator
+(unlimited budget, so every table fits one run) and the embedded PostgreSQL — with no
+credentials and no database server.
 
 Any DB_HOST in .env is ignored here so the demo can never write into a real warehouse.
 """
@@ -13,6 +14,7 @@ import sys
 from psycopg2 import sql
 
 from pipelines import warehouse
+from pipelines.ft42.declaration import marts
 from pipelines.settings import PROJECT_ROOT, load_settings
 
 STUDENTS = int(os.environ.get("DEMO_STUDENTS", "40335"))
@@ -49,11 +51,15 @@ def main() -> int:
     os.environ["DB_HOST"] = ""
     settings = load_settings()
     db = warehouse.resolve(settings.db)
+    counts = []
     with warehouse.connect(db) as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(db.users_schema, "users")))
-        total = cur.fetchone()[0]
+        for table in marts():
+            cur.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(db.users_schema, table)))
+            counts.append(f"  {table:<20} {cur.fetchone()[0]:>9} rows")
+    rows = "\n".join(counts)
     print(f"""
-Demo complete: {total} students in table {db.users_schema}.users.
+Demo complete: every table in schema {db.users_schema}:
+{rows}
   Database: PostgreSQL on {db.host}:{db.port}, database {db.name}, user {db.user}, no password
             (embedded, data in {settings.db.embedded_dir})
   Query:    make psql

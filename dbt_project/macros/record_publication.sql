@@ -6,7 +6,10 @@
 {% macro record_publication() -%}
     {%- set run_id = env_var('FT42_RUN_ID', '') -%}
     {%- if run_id -%}
-        update {{ source('ft42_sync', 'sync_runs') }} set published_at = now() where run_id = {{ run_id | int }}
+        update {{ source('ft42_sync', 'sync_tables') }} set published_at = now()
+        where run_id = {{ run_id | int }} and table_name = '{{ this.identifier }}';
+        update {{ source('ft42_sync', 'sync_runs') }} set published_at = coalesce(published_at, now())
+        where run_id = {{ run_id | int }}
     {%- else -%}
         select 'run outside a sync: no ledger row to mark'
     {%- endif -%}

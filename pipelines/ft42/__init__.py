@@ -1,4 +1,4 @@
-"""dlt source for the 42 Intra API v2: the current students of one cursus."""
+"""dlt source for the 42 Intra API v2: one resource per table that declares a listing."""
 
 from __future__ import annotations
 
@@ -14,16 +14,17 @@ from dlt.sources.helpers.rest_client import RESTClient
 from requests import Session
 
 from .auth import Ft42OAuth
-from .http import RateLimitedAdapter, api_session
-from .paginator import IdKeysetPaginator
-from .schema import USER_COLUMNS, collect_unmapped_fields, users_table
+from .declaration import Listing
+from .http import ApiMisbehaved, RateLimitedAdapter, api_session, request_line
+from .paginator import RUN_AGAIN, IdKeysetPaginator
+from .schema import shape_of
 
 # The CDN in front of the API refuses requests without a User-Agent.
 USER_AGENT = "ft42-elt/1.0"
 PAGE_SIZE = 100
 # A page is a JSON array. Compiled once: dlt would parse the path string again for every page.
 WHOLE_BODY = compile_path("$")
-# Users per Arrow table handed to dlt: dlt's cost per item is high (a page at a time more than
+# Records per Arrow table handed to dlt: dlt's cost per item is high (a page at a time more than
 # doubles the fetch step), memory grows with the batch; ten pages is well past the knee of both.
 BATCH_SIZE = 10 * PAGE_SIZE
 
@@ -36,16 +37,18 @@ class Ft42Api:
     auth: Ft42OAuth
     session: Session
     adapter: RateLimitedAdapter
-    # (user id, field) of each text value made storable (NUL removed, half a character replaced).
-    cleaned_text: list[tuple[int, str]] = field(default_factory=list)
-    # Dotted paths of the fields users carried that no column holds (the API added them).
-    unmapped_fields: set[str] = field(default_factory=set)
+    # (record, field) of each text value made storable (NUL removed, half a character replaced),
+    # the record as "<item> <id>" (`user 42`).
+    cleaned_text: list[tuple[str, str]] = field(default_factory=list)
+    # Per table, the dotted paths of the fields its records carried that no column holds (the
+    # API added them).
+    unmapped_fields: dict[str, set[str]] = field(default_factory=dict)
 
     def cleaned_text_warning(self) -> str | None:
-        """One line for the run log when the fetch had to clean text, naming users and fields only."""
+        """One line for the run log when the fetch had to clean text, naming records and fields only."""
         if not self.cleaned_text:
             return None
-        where = ", ".join(f"user {user_id} {name}" for user_id, name in self.cleaned_text[:20])
+        where = ", ".join(f"{record} {name}" for record, name in self.cleaned_text[:20])
         more = f" and {len(self.cleaned_text) - 20} more" if len(self.cleaned_text) > 20 else ""
         return (f"Warning: the API sent text PostgreSQL cannot store (a NUL, or half a character); stored it "
                 f"without the NUL or with U+FFFD in {where}{more}; report it to the API's maintainers")
@@ -65,49 +68,77 @@ def _api_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")  # whole seconds: what the API documents
 
 
-def listing_params(updated_between: tuple[datetime, datetime] | None) -> dict[str, str]:
-    """The full listing asks for current students only; an incremental window asks for every user
-    of the cursus changed in it, because the alumni filter would hide who just became alumni."""
+def listing_params(listing: Listing, updated_between: tuple[datetime, datetime] | None) -> dict[str, str]:
+    """A full listing sends the table's declared filters; an incremental window asks for every
+    record changed in it, without them: `users`' alumni filter would hide who just became alumni."""
     if updated_between is None:
-        return {"filter[kind]": "student", "filter[alumni?]": "false"}
+        return dict(listing.params)
     since, until = updated_between
     # Round the end up: a change in the same second the run started must fall inside.
     until = until.replace(microsecond=0) + timedelta(seconds=1)
     return {"range[updated_at]": f"{_api_time(since)},{_api_time(until)}"}
 
 
-@dlt.source(name="ft42")
-def ft42_source(api: Ft42Api, cursus_id: int = 21,
-                updated_between: tuple[datetime, datetime] | None = None,
-                on_page: Callable[[int, int], None] | None = None) -> DltResource:
-    """Users of `cursus_id`, one record per user keyed on `id`: the current students, or (with
-    `updated_between`) every user changed in that window. `on_page(fetched, total)` follows
-    the fetch."""
+@dataclass(frozen=True)
+class ListingSize:
+    total: int  # X-Total: the records the query selects
+    budget_left: int | None  # requests left in this hour's budget, if the API said
+
+
+def listing_size(api: Ft42Api, listing: Listing, cursus_id: int,
+                 updated_between: tuple[datetime, datetime] | None = None) -> ListingSize:
+    """How many records a listing's query selects, from one request for a one-record page."""
+    response = api.session.get(f"{api.root}/v2/{listing.path(cursus_id)}",
+                               params={**listing_params(listing, updated_between), "page[size]": 1},
+                               auth=api.auth)
+    response.raise_for_status()
+    total = response.headers.get("X-Total", "").strip()
+    if not total.isdigit():
+        raise ApiMisbehaved(f"{request_line(response.request)} answered without X-Total: the sync cannot tell "
+                            f"how many requests {listing.table} needs; {RUN_AGAIN}")
+    remaining = response.headers.get("X-Hourly-RateLimit-Remaining", "").strip()
+    return ListingSize(int(total), int(remaining) if remaining.isdigit() else None)
+
+
+def listing_resource(api: Ft42Api, listing: Listing, cursus_id: int,
+                     updated_between: tuple[datetime, datetime] | None = None,
+                     on_page: Callable[[int, int], None] | None = None) -> DltResource:
+    """The records of one listing, keyed on `id`: all of them, or (with `updated_between`) those
+    changed in that window. `on_page(fetched, total)` follows the fetch."""
     client = RESTClient(base_url=f"{api.root}/v2/", headers={"User-Agent": USER_AGENT},
                         auth=api.auth, session=api.session)
+    shape = shape_of(listing.table)
+    unmapped = api.unmapped_fields.setdefault(listing.table, set())
 
-    # users_table already coerced every declared field; anything else is a bug to stop on.
-    # Deduplicated: keyset paging on id returns each user once, and the staging table's unique
+    # The shape already coerced every declared field; anything else is a bug to stop on.
+    # Deduplicated: keyset paging on id returns each record once, and the staging table's unique
     # index on id refuses a load that repeats one, so dlt's ROW_NUMBER() pass (a sort of every
     # staged row, wide rows and all) would find nothing to drop.
-    @dlt.resource(primary_key="id", columns=USER_COLUMNS, schema_contract={"data_type": "freeze"},
+    @dlt.resource(name=listing.table, primary_key="id", columns=shape.dlt_columns,
+                  schema_contract={"data_type": "freeze"},
                   write_disposition={"disposition": "merge", "strategy": "delete-insert", "deduplicated": True})
-    def users() -> Iterator[pa.Table]:
+    def records() -> Iterator[pa.Table]:
         pages = client.paginate(
-            f"cursus/{cursus_id}/users",
-            params={**listing_params(updated_between), "per_page": PAGE_SIZE, "sort": "id"},
-            paginator=IdKeysetPaginator(PAGE_SIZE, on_page),
+            listing.path(cursus_id),
+            params={**listing_params(listing, updated_between), "per_page": PAGE_SIZE, "sort": "id"},
+            paginator=IdKeysetPaginator(PAGE_SIZE, on_page, listing.item_name),
             data_selector=WHOLE_BODY,
         )
         batch: list[dict] = []
         for page in pages:
             if page:
-                collect_unmapped_fields(page[0], api.unmapped_fields)
+                shape.collect_unmapped_fields(page[0], unmapped)
             batch.extend(page)
             if len(batch) >= BATCH_SIZE:
-                yield users_table(batch, api.cleaned_text)
+                yield shape.arrow_table(batch, api.cleaned_text)
                 batch = []
         if batch:
-            yield users_table(batch, api.cleaned_text)
+            yield shape.arrow_table(batch, api.cleaned_text)
 
-    return users
+    return records
+
+
+@dlt.source(name="ft42")
+def ft42_source(resources: list[DltResource]) -> list[DltResource]:
+    """The tables one load writes into the raw schema (dlt's schema `ft42`)."""
+    return resources

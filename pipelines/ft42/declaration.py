@@ -7,12 +7,16 @@ when it is not the column's name) or `meta: {made_by: dbt}` (made by the models,
 A `not_null` constraint marks a field the models cannot do without. The fetch declares the raw
 table from this; the staging model selects from it through the `declared_columns` macro, which
 names raw columns by the same rule as `raw_name` below.
+
+A table with a listing of its own also says, under `config: meta: listing:`, where the API lists
+it and how the sync keeps it current (see `Listing`): that makes it a table the sync fetches.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import yaml
 
@@ -38,14 +42,71 @@ class DeclaredColumn:
         return "__".join(self.api_path) if len(self.api_path) > 1 else self.name
 
 
+@dataclass(frozen=True)
+class Listing:
+    """Where the API lists a table, and how the sync keeps it current."""
+
+    table: str
+    route: str  # under /v2/; `{cursus_id}` stands for CURSUS_ID
+    params: dict[str, str]  # the filters a full listing sends
+    # full: every listing is complete, and the table is listed again once `max_age_hours` old.
+    # incremental: a run lists what changed since the last (range[updated_at]), and everything
+    # once the last full listing is FULL_SYNC_MAX_AGE_HOURS old.
+    keep_current: Literal["full", "incremental"]
+    max_age_hours: float | None
+    keep_as_json: tuple[str, ...] = field(default=())  # fields stored whole, as JSON text, for the models
+
+    def path(self, cursus_id: int) -> str:
+        return self.route.format(cursus_id=cursus_id)
+
+    @property
+    def item_name(self) -> str:
+        """What one listed record is called in a message: `user`, `cursus_user`, `coalition`."""
+        return self.table.removesuffix("s")
+
+
 def mart_yml(model: str) -> Path:
     return MARTS_DIR / f"{model}.yml"
 
 
+def _model_node(model: str, yml: Path | None = None) -> dict:
+    yml = yml or mart_yml(model)
+    return next(node for node in yaml.safe_load(yml.read_text())["models"] if node["name"] == model)
+
+
+def listing_of(model: str, yml: Path | None = None) -> Listing | None:
+    """The listing `model` declares, or None for a table made from another's rows."""
+    declared = ((_model_node(model, yml).get("config") or {}).get("meta") or {}).get("listing")
+    if declared is None:
+        return None
+    keep_current = declared["keep_current"]
+    if keep_current not in ("full", "incremental"):
+        raise ValueError(f"{model}.yml: keep_current is {keep_current!r}, expected full or incremental")
+    return Listing(
+        table=model,
+        route=declared["route"],
+        params={str(key): str(value) for key, value in (declared.get("params") or {}).items()},
+        keep_current=keep_current,
+        max_age_hours=declared.get("max_age_hours"),
+        keep_as_json=tuple(declared.get("keep_as_json") or ()),
+    )
+
+
+def marts() -> list[str]:
+    """Every table the project publishes, by name."""
+    return sorted(yml.stem for yml in MARTS_DIR.glob("*.yml"))
+
+
+def listings() -> list[Listing]:
+    """Every table the sync fetches, `users` first, then the others by name: the order a run
+    plans them in, so the students come first when the budget is short."""
+    found = [listing for yml in sorted(MARTS_DIR.glob("*.yml")) if (listing := listing_of(yml.stem, yml))]
+    return sorted(found, key=lambda listing: (listing.table != "users", listing.table))
+
+
 def declared_columns(model: str, yml: Path | None = None) -> list[DeclaredColumn]:
     """Every column `model` declares, in declared order."""
-    yml = yml or mart_yml(model)
-    node = next(node for node in yaml.safe_load(yml.read_text())["models"] if node["name"] == model)
+    node = _model_node(model, yml)
     columns = []
     for column in node["columns"]:
         meta = column.get("meta") or {}

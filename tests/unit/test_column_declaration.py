@@ -10,7 +10,7 @@ import jinja2
 import yaml
 
 from pipelines.ft42.declaration import declared_columns, fetched_columns, mart_yml
-from pipelines.ft42.schema import _API_PATHS, REQUIRED_COLUMNS, USER_COLUMNS, collect_unmapped_fields
+from pipelines.ft42.schema import shape_of
 from pipelines.settings import DBT_PROJECT_DIR
 from scripts.ft42_emulator.users import UserFactory
 
@@ -67,6 +67,11 @@ def test_no_yml_describes_a_column_with_another_columns_doc_block():
                 if block and block[1] in owner and owner[block[1]] != column["name"]:
                     misnamed.append(f"{path.name}: {node['name']}.{column['name']} uses {block[1]}")
     assert not misnamed, "a column described as another: " + "; ".join(misnamed)
+
+
+USERS = shape_of("users")
+USER_COLUMNS, _API_PATHS, REQUIRED_COLUMNS = USERS.dlt_columns, USERS.api_paths, USERS.required
+collect_unmapped_fields = USERS.collect_unmapped_fields
 
 
 def test_the_raw_table_holds_every_fetched_column_and_nothing_else():

@@ -18,9 +18,10 @@ from pipelines.ft42.http import (
     _refuse_foreign_redirect,
 )
 from pipelines.ft42.paginator import IdKeysetPaginator
-from pipelines.ft42.schema import BadRecord, users_table
+from pipelines.ft42.schema import BadRecord, shape_of
 
 API = "http://api.example:8042"
+users_table = shape_of("users").arrow_table
 USER = {
     "id": 1, "email": "a@example.org", "login": "alogin", "first_name": "Ana", "last_name": "Lee",
     "usual_full_name": "Ana Lee", "usual_first_name": None, "displayname": "Ana Lee",
@@ -216,8 +217,7 @@ def test_the_cleaned_text_warning_names_users_and_fields_only():
 
 
 def test_fields_no_column_holds_are_named_by_their_path_at_any_depth():
-    from pipelines.ft42.schema import collect_unmapped_fields
-
+    collect_unmapped_fields = shape_of("users").collect_unmapped_fields
     found: set[str] = set()
     user = {"id": 1, "login": "x", "staff?": False, "pronouns": "they",
             "image": {"link": None, "versions": {"large": None, "huge": None}}, "campus": {"id": 1}}

@@ -17,14 +17,10 @@ users as (
 
 reference_listing as (
 
-    select coalesce(
-        nullif('{{ full_load_id }}', '')::numeric,
-        (
-            select max(load_id::numeric)
-            from {{ source('ft42_sync', 'sync_runs') }}
-            where mode = 'full' and (status = 'succeeded' or published_at is not null)
-        )
-    ) as load_id
+    select max(load_id::numeric) as load_id
+    from {{ source('ft42_sync', 'sync_tables') }}
+    where table_name = 'users' and mode = 'full'
+        and (status in ('loaded', 'succeeded') or published_at is not null)
 
 ),
 
