@@ -81,14 +81,12 @@ SKILLS = [{"id": 4, "name": "Unix", "level": 3.5}, {"id": 1, "name": "Algorithms
 
 
 def run_one(cur, run_id: int, load_id: str, listings: dict[str, tuple[str, list[dict]]]) -> None:
-    """What the sync does before dbt: load each complete listing, mark it `loaded`; settle the
-    previous run's rows first (the sync sets them succeeded after dbt)."""
-    cur.execute("update sync_tables set status = 'succeeded' where status = 'loaded' and published_at is not null")
+    """What the sync does before dbt: load each complete listing, mark it `loaded`."""
     cur.execute("insert into sync_runs values (%s, 'full', 'running', %s, null)", (run_id, load_id))
     for table, (mode, rows) in listings.items():
         upsert(cur, table, load_id, rows)
-        cur.execute("insert into sync_tables (run_id, table_name, mode, status, load_id) values (%s, %s, %s, 'loaded', %s)",
-                    (run_id, table, mode, load_id))
+        cur.execute("insert into sync_tables (run_id, table_name, mode, status, load_id) "
+                    "values (%s, %s, %s, 'loaded', %s)", (run_id, table, mode, load_id))
 
 
 def dbt_build(env: dict, tables: list[str], target: Path) -> tuple[bool, str, dict]:
@@ -131,8 +129,7 @@ def check(port: int, password: str, base: Path) -> int:
         return cur.fetchall()
 
     def build(run_id: int, tables: list[str]) -> tuple[bool, str, dict]:
-        ok, output, statuses = dbt_build({**env, "FT42_RUN_ID": str(run_id)}, tables, base / "target")
-        return ok, output, statuses
+        return dbt_build({**env, "FT42_RUN_ID": str(run_id)}, tables, base / "target")
 
     # Run 1: every table listed in full.
     run_one(cur, 1, "1764500100.5", {
@@ -187,7 +184,8 @@ def check(port: int, password: str, base: Path) -> int:
     assert ok, output
     assert "users" not in statuses and "projects" not in statuses, statuses
     assert sorted(i for (i,) in query("select id from cursus_users")) == [1101, 1102, 1103, 1105]
-    assert query("select level::text, updated_at::text from cursus_users where id = 1101") == [("4.75", "2024-03-01 00:00:00+00")]
+    assert query("select level::text, updated_at::text from cursus_users where id = 1101") \
+        == [("4.75", "2024-03-01 00:00:00+00")]
     changed = dict(query("select id, ingested_at from cursus_users"))
     assert [i for i in changed if changed[i] != first_ingested[i]] == [1101], changed
     assert query("select skill_id, level::text from cursus_user_skills where cursus_user_id = 1101") == [(4, "5.0")]
