@@ -54,14 +54,14 @@ def dbt_command(args: argparse.Namespace) -> int:
     from .dbt_build import run_dbt
 
     settings, db = _warehouse()
-    return 0 if run_dbt(db, settings.sync, args.dbt_args).success else 1
+    return 0 if run_dbt(db, settings, args.dbt_args).success else 1
 
 
 def docs_command(args: argparse.Namespace) -> int:
     from .dbt_build import dbt_target_path, run_dbt
 
     settings, db = _warehouse()
-    if not run_dbt(db, settings.sync, ["docs", "generate", "--static"]).success:
+    if not run_dbt(db, settings, ["docs", "generate", "--static"]).success:
         return 1
     site = dbt_target_path(db)
     print(f"dbt docs: {site / 'index.html'} (serve with `ft42 docs --serve`)\n"
@@ -69,7 +69,7 @@ def docs_command(args: argparse.Namespace) -> int:
     if not args.serve:
         return 0
     serve = ["docs", "serve", "--host", "127.0.0.1", "--port", str(args.port), "--no-browser"]
-    return 0 if run_dbt(db, settings.sync, serve).success else 1
+    return 0 if run_dbt(db, settings, serve).success else 1
 
 
 def lint_command(_args: argparse.Namespace) -> int:
@@ -77,7 +77,7 @@ def lint_command(_args: argparse.Namespace) -> int:
 
     settings, db = _warehouse()
     # sqlfluff's dbt templater compiles the models, which needs the warehouse's settings.
-    env = {**os.environ, **warehouse.dbt_environment(db, settings.sync)}
+    env = {**os.environ, **warehouse.dbt_environment(db, settings)}
     ruff = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=PROJECT_ROOT, env=env).returncode
     sql = subprocess.run([sys.executable, "-m", "sqlfluff", "lint", "dbt_project"], cwd=PROJECT_ROOT,
                          env=env).returncode

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .settings import DATA_DIR, DBT_PROJECT_DIR, DbSettings, SyncSettings
+from .settings import DATA_DIR, DBT_PROJECT_DIR, DbSettings, Settings
 from .warehouse import dbt_environment
 
 
@@ -34,10 +34,10 @@ def _project_args(target_path: Path) -> list[str]:
             "--target-path", str(target_path)]
 
 
-def run_dbt(db: DbSettings, sync: SyncSettings, args: list[str]):
+def run_dbt(db: DbSettings, settings: Settings, args: list[str]):
     from dbt.cli.main import dbtRunner
 
-    os.environ.update(dbt_environment(db, sync))
+    os.environ.update(dbt_environment(db, settings))
     return dbtRunner().invoke([*args, *_project_args(dbt_target_path(db))])
 
 
@@ -59,12 +59,12 @@ class BuildOutcome:
 class PrewarmedDbt:
     """A dbt process started now, to build later: `build()` once, then `close()`."""
 
-    def __init__(self, db: DbSettings, sync: SyncSettings) -> None:
+    def __init__(self, db: DbSettings, settings: Settings) -> None:
         read_end, write_end = os.pipe()
         self._process = subprocess.Popen(
             [sys.executable, "-m", "pipelines.dbt_build", str(write_end), str(dbt_target_path(db))],
             stdin=subprocess.PIPE, pass_fds=(write_end,), text=True,
-            env={**os.environ, **dbt_environment(db, sync)},
+            env={**os.environ, **dbt_environment(db, settings)},
         )
         os.close(write_end)  # the child's copy is the only one left: EOF when it exits
         self._answers = os.fdopen(read_end)

@@ -209,7 +209,7 @@ def _sync_into(db: DbSettings, settings: Settings, log: RunLog, guard: RunGuard,
         run_id = ledger.start(run_mode(plans), users_plan.cursor_before if users_plan else None)
         report.run_id, report.mode = run_id, users_plan.mode if users_plan else None
         guard.on_end(lambda reason: Ledger.record_failure(db, run_id, reason))
-        dbt = PrewarmedDbt(db, settings.sync)
+        dbt = PrewarmedDbt(db, settings)
         guard.on_end(lambda _reason: dbt.kill())  # first: its open transaction must not commit
         try:
             guard.step = "planning"

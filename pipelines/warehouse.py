@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
-from .settings import ConfigError, DbSettings, SyncSettings
+from .settings import ConfigError, DbSettings, Settings
 
 MIN_SERVER_VERSION = 150000  # MERGE and the dbt/dlt upsert paths need PostgreSQL 15
 EMBEDDED_SUPERUSER = "postgres"
@@ -197,13 +197,14 @@ def check_lock(conn) -> None:
         cur.execute("select 1")
 
 
-def dbt_environment(db: DbSettings, sync: SyncSettings) -> dict[str, str]:
+def dbt_environment(db: DbSettings, settings: Settings) -> dict[str, str]:
     """Every variable the dbt project reads (profiles.yml, the sources, the circuit breaker), for
     the resolved warehouse: dbt has no defaults of its own, so it cannot disagree with settings.py."""
     return {
         "DB_HOST": db.host or "", "DB_PORT": str(db.port), "DB_NAME": db.name, "DB_USER": db.user,
         "DB_PASSWORD": db.password, "USERS_SCHEMA": db.users_schema, "RAW_SCHEMA": db.raw_schema,
-        "MAX_REMOVED_SHARE": str(sync.max_removed_share),
-        "FRESHNESS_WARN_HOURS": str(sync.freshness_warn_hours),
-        "FRESHNESS_ERROR_HOURS": str(sync.freshness_error_hours),
+        "CURSUS_ID": str(settings.api.cursus_id),
+        "MAX_REMOVED_SHARE": str(settings.sync.max_removed_share),
+        "FRESHNESS_WARN_HOURS": str(settings.sync.freshness_warn_hours),
+        "FRESHNESS_ERROR_HOURS": str(settings.sync.freshness_error_hours),
     }

@@ -1,6 +1,7 @@
 {#-
-    Mark the sync's ledger row (FT42_RUN_ID) as having published `users`. A post-hook: it
-    commits with the model's own transaction, so the ledger says the listing reached `users`
+    Mark in the ledger that this sync (FT42_RUN_ID) published the mart being built: its
+    `sync_tables` row, and the run's `sync_runs` row (first publication of the run). A post-hook:
+    it commits with the model's own transaction, so the ledger says a listing reached its table
     exactly when it did, even if the sync fails or is killed right after.
 -#}
 {% macro record_publication() -%}

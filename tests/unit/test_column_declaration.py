@@ -1,5 +1,5 @@
-"""The columns of `users` are written once, in dbt_project/models/marts/users.yml; every other place
-that needs them derives them, or is checked here against it (no database, no dbt run)."""
+"""The columns of each table are written once, in its mart's yml (dbt_project/models/marts/<table>.yml);
+every other place that needs them derives them, or is checked here against it (no database, no dbt run)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import jinja2
+import pytest
 import yaml
 
 from pipelines.ft42.declaration import declared_columns, fetched_columns, mart_yml
@@ -14,7 +15,12 @@ from pipelines.ft42.schema import shape_of
 from pipelines.settings import DBT_PROJECT_DIR
 from scripts.ft42_emulator.users import UserFactory
 
-SNAPSHOT_YML = DBT_PROJECT_DIR / "snapshots" / "users_history.yml"
+SNAPSHOTS_DIR = DBT_PROJECT_DIR / "snapshots"
+SNAPSHOT_YML = SNAPSHOTS_DIR / "users_history.yml"
+# Every mart is a table's declaration.
+MARTS = sorted(path.stem for path in (DBT_PROJECT_DIR / "models" / "marts").glob("*.yml"))
+# Each snapshot, and the mart it records.
+SNAPSHOTS = {"users_history": "users", "cursus_users_history": "cursus_users"}
 DOCS = DBT_PROJECT_DIR / "models" / "staging" / "ft42" / "_ft42__docs.md"
 MACRO = DBT_PROJECT_DIR / "macros" / "declared_columns.sql"
 # What a dbt snapshot adds to the columns of the relation it records.
@@ -26,36 +32,60 @@ def yml_columns(path: Path, kind: str, name: str) -> list[dict]:
     return next(node for node in yaml.safe_load(path.read_text())[kind] if node["name"] == name)["columns"]
 
 
-def disagreements(copy: list[tuple], declared: list[tuple]) -> list[str]:
+def disagreements(copy: list[tuple], declared: list[tuple], mart: str) -> list[str]:
     """Each position where a copy's (name, description) differs from the declaration's, named."""
     width = max(len(copy), len(declared))
     padded = [(copy + [None] * width)[:width], (declared + [None] * width)[:width]]
-    return [f"#{i + 1}: {got} where users.yml has {want}" for i, (got, want) in enumerate(zip(*padded)) if got != want]
+    return [f"#{i + 1}: {got} where {mart}.yml has {want}"
+            for i, (got, want) in enumerate(zip(*padded)) if got != want]
 
 
-def test_users_history_documents_the_columns_of_users_in_order_then_the_snapshots_own():
+def test_the_marts_are_the_tables_of_the_warehouse():
+    assert MARTS == ["achievements", "coalitions", "coalitions_users", "cursus_user_skills", "cursus_users",
+                     "projects", "users"]
+    assert sorted(path.stem for path in SNAPSHOTS_DIR.glob("*.yml")) == sorted(SNAPSHOTS)
+
+
+@pytest.mark.parametrize("snapshot", sorted(SNAPSHOTS))
+def test_a_snapshot_documents_the_columns_of_its_mart_in_order_then_the_snapshots_own(snapshot):
     # dbt cannot inherit a snapshot's column docs from its relation: this copy must stay, and agree.
-    history = yml_columns(SNAPSHOT_YML, "snapshots", "users_history")
-    declared = [(c["name"], c["description"]) for c in yml_columns(mart_yml("users"), "models", "users")]
+    mart, path = SNAPSHOTS[snapshot], SNAPSHOTS_DIR / f"{snapshot}.yml"
+    history = yml_columns(path, "snapshots", snapshot)
+    declared = [(c["name"], c["description"]) for c in yml_columns(mart_yml(mart), "models", mart)]
     copied = [(c["name"], c.get("description")) for c in history[:len(history) - len(SNAPSHOT_COLUMNS)]]
-    problems = disagreements(copied, declared)
-    assert not problems, f"{SNAPSHOT_YML.name} disagrees with users.yml at column " + "; ".join(problems)
+    problems = disagreements(copied, declared, mart)
+    assert not problems, f"{path.name} disagrees with {mart}.yml at column " + "; ".join(problems)
     own = history[len(history) - len(SNAPSHOT_COLUMNS):]
     assert [c["name"] for c in own] == SNAPSHOT_COLUMNS and all(c.get("description", "").strip() for c in own)
 
 
-def test_every_declared_column_is_described_by_its_own_doc_block():
+@pytest.mark.parametrize("mart", MARTS)
+def test_every_declared_column_is_described_by_its_own_doc_block(mart):
     blocks = set(re.findall(r"\{%\s*docs\s+(\w+)\s*%\}", DOCS.read_text()))
-    for column in yml_columns(mart_yml("users"), "models", "users"):
-        assert DOC_REF.fullmatch(column.get("description", "")), f"users.{column['name']}: describe it in a doc block"
+    for column in yml_columns(mart_yml(mart), "models", mart):
+        name = f"{mart}.{column['name']}"
+        assert DOC_REF.fullmatch(column.get("description", "")), f"{name}: describe it in a doc block"
         block = DOC_REF.fullmatch(column["description"])[1]
-        assert block == f"ft42_users_{column['name']}", f"users.{column['name']} is described by {block}"
-        assert block in blocks, f"users.{column['name']}: no {{% docs {block} %}} in {DOCS.name}"
+        assert block == f"ft42_{mart}_{column['name']}", f"{name} is described by {block}"
+        assert block in blocks, f"{name}: no {{% docs {block} %}} in {DOCS.name}"
+
+
+@pytest.mark.parametrize("mart", MARTS)
+def test_every_mart_declares_a_primary_key_and_ingested_at(mart):
+    model = next(node for node in yaml.safe_load(mart_yml(mart).read_text())["models"] if node["name"] == mart)
+    assert model["config"]["contract"] == {"enforced": True}
+    keys = [c.name for c in declared_columns(mart) if c.primary_key]
+    keys += [name for constraint in model.get("constraints") or [] if constraint["type"] == "primary_key"
+             for name in constraint["columns"]]
+    assert keys, f"{mart}: no primary key"
+    ingested_at = [c for c in declared_columns(mart) if c.name == "ingested_at"]
+    assert ingested_at and ingested_at[0].api_path is None and ingested_at[0].not_null
+    assert ingested_at[0].data_type == "timestamp with time zone"
 
 
 def test_no_yml_describes_a_column_with_another_columns_doc_block():
     owner = {DOC_REF.fullmatch(c["description"])[1]: c["name"]
-             for c in yml_columns(mart_yml("users"), "models", "users")}
+             for mart in MARTS for c in yml_columns(mart_yml(mart), "models", mart)}
     misnamed = []
     for path in sorted([*DBT_PROJECT_DIR.glob("models/**/*.yml"), *DBT_PROJECT_DIR.glob("snapshots/*.yml")]):
         document = yaml.safe_load(path.read_text())
@@ -119,8 +149,11 @@ def render_declared_columns(model: str) -> str:
     return str(macros.declared_columns(model))
 
 
-def test_the_staging_model_reads_the_raw_columns_the_fetch_writes_as_the_declared_ones():
+@pytest.mark.parametrize("mart", [mart for mart in MARTS if mart != "cursus_user_skills"])
+def test_the_staging_model_reads_the_raw_columns_the_fetch_writes_as_the_declared_ones(mart):
     rendered = [re.fullmatch(r'"(\w+)"::(.+) as "(\w+)"', line.strip().rstrip(","))
-                for line in render_declared_columns("users").splitlines()]
+                for line in render_declared_columns(mart).splitlines()]
     assert None not in rendered
-    assert [m.groups() for m in rendered] == [(c.raw_name, c.data_type, c.name) for c in fetched_columns("users")]
+    assert [m.groups() for m in rendered] == [(c.raw_name, c.data_type, c.name) for c in fetched_columns(mart)]
+    staging = (DBT_PROJECT_DIR / "models" / "staging" / "ft42" / f"stg_ft42__{mart}.sql").read_text()
+    assert f"{{{{ declared_columns('{mart}') }}}}" in staging and f"source('ft42', '{mart}')" in staging

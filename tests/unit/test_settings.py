@@ -39,12 +39,12 @@ def test_env_example_lists_every_declared_setting_with_its_default_and_nothing_e
 
 
 def test_dbt_reads_only_variables_the_sync_passes_and_no_default_that_disagrees():
-    passed = dbt_environment(load_settings({}).db, load_settings({}).sync)
+    passed = dbt_environment(load_settings({}).db, load_settings({}))
     defaults = {s.key: s.default for s in SETTINGS}
     sources = [p for p in (ROOT / "dbt_project").rglob("*") if p.suffix in (".sql", ".yml")]
     calls = [(m[1], m[3]) for p in sources
              for m in re.finditer(r"env_var\(\s*'([A-Z_0-9]+)'\s*(,\s*'([^']*)')?\s*\)", p.read_text())]
-    internal = {"FT42_FULL_LOAD_ID", "FT42_RUN_ID"}  # set per build by the sync itself, not settings
+    internal = {"FT42_RUN_ID"}  # set per build by the sync itself, not settings
     assert {key for key, _ in calls} - internal <= set(passed)
     assert {"MAX_REMOVED_SHARE", "FRESHNESS_WARN_HOURS", "FRESHNESS_ERROR_HOURS", "DB_PORT"} <= set(passed)
     assert [(key, default) for key, default in calls if default is not None and key not in internal

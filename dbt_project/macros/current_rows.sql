@@ -1,0 +1,24 @@
+{#-
+    The body of a table's "current rows" view: the rows of its staging model (`stg_ft42__<table>`)
+    that its reference listing returned, or a later listing did. A row the reference listing
+    left out and no later listing returned has gone (deleted, left the cursus).
+-#}
+{% macro current_rows(table_name) -%}
+with
+
+staged as (
+
+    select * from {{ ref('stg_ft42__' ~ table_name) }}
+
+),
+
+current_rows as (
+
+    select staged.*
+    from staged
+    where staged.load_id >= {{ reference_listing(table_name) }}
+
+)
+
+select * from current_rows
+{%- endmacro %}

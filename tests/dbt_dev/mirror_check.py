@@ -1,0 +1,218 @@
+"""Developer check of the dbt project's mirrors, without the API or the sync: raw rows and ledger
+rows written by SQL in the layout the sync writes, then `dbt build` as the sync runs it.
+
+    .venv/bin/python -m tests.dbt_dev.mirror_check
+
+Starts a throw-away embedded PostgreSQL (as tests/conftest.py does), then plays three runs:
+a first full sync of every table; a second where cursus_users loses an enrolment and changes a
+level without moving `updated_at`, a coalition's score moves and coalitions_users gets a new
+membership; a third whose projects listing lacks most projects (the circuit breaker). Asserts
+what every mart, the snapshot and the ledger hold after each; prints dbt's output on failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql
+
+from pipelines import warehouse
+from pipelines.ft42.declaration import fetched_columns
+from pipelines.settings import DBT_PROJECT_DIR, load_settings
+from tests.conftest import free_port
+
+RAW, USERS_SCHEMA = "ft42_raw", "public"
+RAW_TYPES = {"bigint": "bigint", "integer": "bigint", "numeric": "double precision", "boolean": "boolean",
+             "text": "text", "timestamp with time zone": "timestamptz"}
+KEEP_AS_JSON = {"cursus_users": ["skills"]}
+LISTED = ["users", "cursus_users", "projects", "achievements", "coalitions", "coalitions_users"]
+
+
+def create_raw_and_ledger(conn) -> None:
+    with conn.cursor() as cur:
+        cur.execute(f"create schema {RAW}")
+        for table in LISTED:
+            columns = [sql.SQL("{} {}").format(sql.Identifier(c.raw_name), sql.SQL(RAW_TYPES[c.data_type]))
+                       for c in fetched_columns(table)]
+            columns += [sql.SQL("{} text").format(sql.Identifier(name)) for name in KEEP_AS_JSON.get(table, [])]
+            columns += [sql.SQL("_dlt_load_id text not null"), sql.SQL("_dlt_id text not null")]
+            cur.execute(sql.SQL("create table {} ({})").format(sql.Identifier(RAW, table), sql.SQL(", ").join(columns)))
+        cur.execute("""
+            create table sync_runs (run_id bigint primary key, mode text, status text, load_id text,
+                published_at timestamptz);
+            create table sync_tables (run_id bigint, table_name text, mode text, status text,
+                planned_requests int, api_requests int, listed_total int, rows_fetched int,
+                cursor_before timestamptz, cursor_after timestamptz, load_id text, error text,
+                started_at timestamptz, finished_at timestamptz, published_at timestamptz,
+                primary key (run_id, table_name))""")
+
+
+def upsert(cur, table: str, load_id: str, rows: list[dict]) -> None:
+    """dlt's merge (delete-insert on id): a listed row replaces its previous version."""
+    for n, row in enumerate(rows):
+        row = {**row, "_dlt_load_id": load_id, "_dlt_id": f"{load_id}-{table}-{n}"}
+        cur.execute(sql.SQL("delete from {} where id = %s").format(sql.Identifier(RAW, table)), (row["id"],))
+        cur.execute(sql.SQL("insert into {} ({}) values ({})").format(
+            sql.Identifier(RAW, table), sql.SQL(", ").join(map(sql.Identifier, row)),
+            sql.SQL(", ").join(sql.Placeholder() * len(row))), list(row.values()))
+
+
+def user(uid: int, **changes) -> dict:
+    return {"id": uid, "login": f"login{uid}", "email": f"u{uid}@example.org", "kind": "student",
+            "alumni_p": False, "staff_p": False, "created_at": "2024-01-01T00:00:00Z",
+            "updated_at": "2024-02-01T00:00:00Z", "pool_year": "2023", **changes}
+
+
+def cursus_user(cid: int, uid: int, level: float, skills: list, **changes) -> dict:
+    return {"id": cid, "user__id": uid, "user__login": f"login{uid}", "cursus_id": 21, "grade": "Learner",
+            "level": level, "begin_at": "2024-01-20T00:00:00Z", "blackholed_at": "2026-09-01T00:00:00Z",
+            "has_coalition": True, "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-03-01T00:00:00Z",
+            "skills": json.dumps(skills), **changes}
+
+
+SKILLS = [{"id": 4, "name": "Unix", "level": 3.5}, {"id": 1, "name": "Algorithms & AI", "level": 2.25}]
+
+
+def run_one(cur, run_id: int, load_id: str, listings: dict[str, tuple[str, list[dict]]]) -> None:
+    """What the sync does before dbt: load each complete listing, mark it `loaded`."""
+    cur.execute("insert into sync_runs values (%s, 'full', 'running', %s, null)", (run_id, load_id))
+    for table, (mode, rows) in listings.items():
+        upsert(cur, table, load_id, rows)
+        cur.execute("insert into sync_tables (run_id, table_name, mode, status, load_id) "
+                    "values (%s, %s, %s, 'loaded', %s)", (run_id, table, mode, load_id))
+
+
+def dbt_build(env: dict, tables: list[str], target: Path) -> tuple[bool, str, dict]:
+    selection = [f"stg_ft42__{table}+" for table in tables]
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "build", "--exclude-resource-type", "unit_test",
+         "--select", *selection, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(target)], env=env, capture_output=True, text=True, timeout=600)
+    statuses = {r["unique_id"].split(".", 2)[2]: r["status"]
+                for r in json.loads((target / "run_results.json").read_text())["results"]}
+    return result.returncode == 0, result.stdout + result.stderr, statuses
+
+
+def main() -> int:
+    base = Path(tempfile.mkdtemp(prefix="ft42-dbt-dev-"))
+    port, password = free_port(), "dev"
+    warehouse.start_embedded(base / "data", port, password=password)
+    try:
+        return check(port, password, base)
+    finally:
+        warehouse.stop_embedded(base / "data")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def check(port: int, password: str, base: Path) -> int:
+    admin = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", password=password, dbname="postgres")
+    admin.autocommit = True
+    admin.cursor().execute("create database ft42")
+    conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", password=password, dbname="ft42")
+    conn.autocommit = True
+    cur = conn.cursor()
+    create_raw_and_ledger(conn)
+    settings = load_settings({"DB_HOST": "127.0.0.1", "DB_PORT": str(port), "DB_USER": "postgres",
+                              "DB_PASSWORD": password, "DB_NAME": "ft42"})
+    env = {"PATH": os.environ["PATH"], "HOME": str(base), "LANG": "C.UTF-8",
+           **warehouse.dbt_environment(settings.db, settings)}
+
+    def query(statement: str) -> list[tuple]:
+        cur.execute(statement)
+        return cur.fetchall()
+
+    def build(run_id: int, tables: list[str]) -> tuple[bool, str, dict]:
+        return dbt_build({**env, "FT42_RUN_ID": str(run_id)}, tables, base / "target")
+
+    # Run 1: every table listed in full.
+    run_one(cur, 1, "1764500100.5", {
+        "users": ("full", [user(uid) for uid in (101, 102, 103, 104)]),
+        "cursus_users": ("full", [cursus_user(1000 + uid, uid, 3.5 + uid % 2, SKILLS) for uid in (101, 102, 103, 104)]
+                         + [cursus_user(1105, 105, 0, [], grade=None, blackholed_at=None)]),
+        "projects": ("full", [{"id": i, "name": f"p{i}", "slug": f"p{i}", "difficulty": 500, "parent__id": None,
+                               "exam_p": False, "created_at": "2020-01-01T00:00:00Z",
+                               "updated_at": "2020-01-02T00:00:00Z"} for i in range(1, 21)]),
+        "achievements": ("full", [{"id": 10_001, "name": "a", "description": "d", "tier": "easy", "kind": "social",
+                                   "visible": True, "image": "/a.svg", "nbr_of_success": None,
+                                   "parent__id": None}]),
+        "coalitions": ("full", [{"id": 5001, "name": "The Order 1", "slug": "the-order-1", "color": "#FFFFFF",
+                                 "score": 100, "user_id": 101, "image_url": "i", "cover_url": "c"},
+                                {"id": 5002, "name": "The Guild 1", "slug": "the-guild-1", "color": "#000000",
+                                 "score": 200, "user_id": None, "image_url": "i", "cover_url": "c"}]),
+        "coalitions_users": ("full", [{"id": 2_000_000 + uid, "coalition_id": 5001 + uid % 2, "user_id": uid,
+                                       "score": uid, "rank": 1, "created_at": "2024-01-01T00:00:00Z",
+                                       "updated_at": "2024-01-02T00:00:00Z"} for uid in (101, 102, 103, 104, 999)]),
+    })
+    ok, output, statuses = build(1, LISTED)
+    assert ok, output
+    counts = {t: query(f"select count(*) from {t}")[0][0] for t in [*LISTED, "cursus_user_skills"]}
+    assert counts == {"users": 4, "cursus_users": 5, "projects": 20, "achievements": 1, "coalitions": 2,
+                      "coalitions_users": 4, "cursus_user_skills": 8}, counts
+    assert query("select count(*) from cursus_users_history")[0][0] == 5
+    assert query("select count(*) from sync_tables where run_id = 1 and published_at is not null")[0][0] == 6
+    assert query("select published_at is not null from sync_runs where run_id = 1") == [(True,)]
+    print("run 1 (first full sync): every mart, the snapshot, the ledger: ok")
+    print("nodes:", " ".join(sorted(statuses)))
+    first_ingested = dict(query("select id, ingested_at from cursus_users"))
+
+    # Run 2: enrolment 1104 gone, 1101's level and skills changed with updated_at unchanged,
+    # a coalition's score moved, an incremental window brings a new membership.
+    cur.execute("update sync_tables set status = 'succeeded' where run_id = 1")
+    run_one(cur, 2, "1764500200.5", {
+        "cursus_users": ("full", [cursus_user(1101, 101, 4.75, [{"id": 4, "name": "Unix", "level": 5.0}])]
+                         + [cursus_user(1000 + uid, uid, 3.5 + uid % 2, SKILLS) for uid in (102, 103)]
+                         + [cursus_user(1105, 105, 0, [], grade=None, blackholed_at=None)]),
+        "coalitions": ("full", [{"id": 5001, "name": "The Order 1", "slug": "the-order-1", "color": "#FFFFFF",
+                                 "score": 150, "user_id": 101, "image_url": "i", "cover_url": "c"},
+                                {"id": 5002, "name": "The Guild 1", "slug": "the-guild-1", "color": "#000000",
+                                 "score": 200, "user_id": None, "image_url": "i", "cover_url": "c"}]),
+        "coalitions_users": ("incremental", [{"id": 2_000_105, "coalition_id": 5002, "user_id": 105, "score": 0,
+                                              "rank": 9, "created_at": "2024-05-01T00:00:00Z",
+                                              "updated_at": "2024-05-01T00:00:00Z"}]),
+    })
+    env_share = env["MAX_REMOVED_SHARE"]
+    env["MAX_REMOVED_SHARE"] = "0.5"  # 1 of 5 enrolments leaves, with its membership and skills
+    ok, output, statuses = build(2, ["cursus_users", "coalitions", "coalitions_users"])
+    env["MAX_REMOVED_SHARE"] = env_share
+    assert ok, output
+    assert "users" not in statuses and "projects" not in statuses, statuses
+    assert sorted(i for (i,) in query("select id from cursus_users")) == [1101, 1102, 1103, 1105]
+    assert query("select level::text, updated_at::text from cursus_users where id = 1101") \
+        == [("4.75", "2024-03-01 00:00:00+00")]
+    changed = dict(query("select id, ingested_at from cursus_users"))
+    assert [i for i in changed if changed[i] != first_ingested[i]] == [1101], changed
+    assert query("select skill_id, level::text from cursus_user_skills where cursus_user_id = 1101") == [(4, "5.0")]
+    assert query("select count(*) from cursus_user_skills where cursus_user_id = 1104") == [(0,)]
+    assert query("select score from coalitions where id = 5001") == [(150,)]
+    assert sorted(i for (i,) in query("select user_id from coalitions_users")) == [101, 102, 103, 105]
+    history = query("select id, level::text, dbt_valid_to is null from cursus_users_history "
+                    "where id in (1101, 1104) order by id, dbt_valid_from")
+    assert history == [(1101, "4.5", False), (1101, "4.75", True), (1104, "3.5", False)], history
+    print("run 2 (removal, level change without updated_at, score, new membership): ok")
+
+    # Run 3: a projects listing that lacks 15 of 20 projects trips the circuit breaker.
+    cur.execute("update sync_tables set status = 'succeeded' where run_id = 2")
+    run_one(cur, 3, "1764500300.5", {
+        "projects": ("full", [{"id": i, "name": f"p{i}", "slug": f"p{i}", "difficulty": 500, "parent__id": None,
+                               "exam_p": False, "created_at": "2020-01-01T00:00:00Z",
+                               "updated_at": "2020-01-02T00:00:00Z"} for i in range(1, 6)]),
+    })
+    ok, output, statuses = build(3, ["projects"])
+    assert not ok and statuses["projects"] == "error", statuses
+    assert "circuit breaker: this run would remove 15 of 20 projects rows (more than 5.0 %); nothing was removed" \
+        in output, output
+    assert query("select count(*) from projects") == [(20,)]
+    assert query("select published_at from sync_tables where run_id = 3") == [(None,)]
+    print("run 3 (circuit breaker on projects): ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
