@@ -34,7 +34,7 @@ def test_a_unique_violation_does_not_quote_the_duplicate_key():
 
 def test_a_failed_dbt_build_names_each_failing_node_without_row_data():
     outcome = BuildOutcome(False, [f"users_history: {SNAPSHOT_ERROR}", "not_null_users_login: Got 2 results"])
-    line = _dbt_failure(outcome)
+    line = _dbt_failure("users", outcome)
     assert line.startswith("dbt build failed: users_history: Database Error in snapshot users_history")
     assert line.endswith("; not_null_users_login: Got 2 results")
     assert "smartinl" not in line
@@ -44,9 +44,17 @@ def test_the_circuit_breaker_says_how_to_accept_a_real_exodus():
     outcome = BuildOutcome(False, ["users: Database Error in model users (models/marts/users.sql)\n  "
                                    "circuit breaker: this run would remove 228 of 456 users (more than 5.0 %); "
                                    "nothing was removed\n  CONTEXT:  PL/pgSQL function inline_code_block"])
-    assert _dbt_failure(outcome) == (
+    assert _dbt_failure("users", outcome) == (
         "circuit breaker: this run would remove 228 of 456 users (more than 5.0 %); nothing was removed; "
-        "if those users really left, run `make sync FULL=1 MAX_REMOVED_SHARE=1` once")
+        "if those rows really left, run `make sync TABLES=users FULL=1 MAX_REMOVED_SHARE=1` once")
+
+
+def test_a_table_is_told_only_the_failures_that_kept_it_from_being_built():
+    outcome = BuildOutcome(False, ["unique_stg_ft42__projects_id: Got 2 results", "coalitions: relation gone"],
+                           blocked_by={"unique_stg_ft42__projects_id": ["int_ft42__current_projects", "projects"],
+                                       "coalitions": []})
+    assert _dbt_failure("projects", outcome) == "dbt build failed: unique_stg_ft42__projects_id: Got 2 results"
+    assert _dbt_failure("coalitions", outcome) == "dbt build failed: coalitions: relation gone"
 
 
 @pytest.mark.parametrize("error, advice", [

@@ -91,11 +91,11 @@ def test_an_id_that_is_not_a_whole_number_names_the_user_before_it(bad_id):
 
 def test_unstorable_text_is_cleaned_and_reported_by_user_and_field():
     batch = users(last_name="Nu\x00ll", first_name="Ren\ud800e")
-    cleaned: list[tuple[int, str]] = []
+    cleaned: list[tuple[str, str]] = []
     table = users_table(batch, cleaned)
     assert table.column("last_name")[1].as_py() == "Null"
     assert table.column("first_name")[1].as_py() == "Ren\ufffde"
-    assert sorted(cleaned) == [(2, "first_name"), (2, "last_name")]
+    assert sorted(cleaned) == [("user 2", "first_name"), ("user 2", "last_name")]
 
 
 def test_clean_text_is_reported_nowhere():

@@ -1,13 +1,14 @@
-"""How dlt merges a run's users into the raw table (pipelines/ft42/__init__.py)."""
+"""How dlt merges a run's records into a raw table (pipelines/ft42/__init__.py)."""
 
 from __future__ import annotations
 
-from pipelines.ft42 import connect_api, ft42_source
+from pipelines.ft42 import connect_api, listing_resource
+from pipelines.ft42.declaration import listing_of
 
 
 def users_table_schema() -> dict:
     api = connect_api("http://127.0.0.1:9", "client-id", "client-secret")  # never contacted
-    return ft42_source(api).resources["users"].compute_table_schema()
+    return listing_resource(api, listing_of("users"), 21).compute_table_schema()
 
 
 def test_the_merge_skips_dlts_deduplication_pass():
