@@ -31,7 +31,10 @@ EXIT_USAGE = 2
 
 def sync_command(args: argparse.Namespace) -> int:
     from .run import run_sync  # dlt and pyarrow: only when a sync really runs
+    from .run_log import configured_level, dlt_runtime_level
 
+    # dlt sets its logger's level from its own setting; the process is ours to configure.
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", dlt_runtime_level(configured_level()))
     # None leaves FULL to the settings; the flag can only ask for more.
     return run_sync(full=True if args.full else None, tables=args.tables, own_process=True).exit_code
 

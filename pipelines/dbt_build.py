@@ -19,6 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .run_log import dbt_event_logger
 from .settings import DATA_DIR, DBT_PROJECT_DIR, DbSettings, Settings
 from .warehouse import dbt_environment
 
@@ -139,7 +140,10 @@ def _worker(answer_fd: int, target_path: Path) -> int:
     threading.Thread(target=_exit_if_the_sync_goes_first, args=(build_done,), daemon=True).start()
     # A project that failed to parse is parsed again by the build, which reports why.
     manifest = parsed.result if parsed.success else None
-    result = dbtRunner(manifest=manifest).invoke([*request["args"], *project_args])
+    # dbt's events as lines of the sync's own stream (LOG_LEVEL), instead of dbt's console.
+    events = dbt_event_logger()
+    result = dbtRunner(manifest=manifest, callbacks=[events]).invoke(
+        [*request["args"], *project_args, "--log-level", "none"])
     nodes = getattr(result.result, "results", None) or []
     failed = [node for node in nodes if node.status in ("error", "fail")]
     build_done.set()

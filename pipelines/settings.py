@@ -135,6 +135,13 @@ def optional_url(raw: str) -> str | None:
     return raw.strip()
 
 
+def log_level(raw: str) -> str:
+    name = raw.strip().upper()
+    if name not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+    return name
+
+
 def database_name(raw: str) -> str:
     # Quoted wherever it reaches SQL; it also names dbt's output folder, hence no path separators.
     if len(raw.encode()) > 63 or "\0" in raw or "/" in raw or raw in (".", ".."):
@@ -182,6 +189,8 @@ SETTINGS: tuple[Setting, ...] = (
             "where the old .last_fetch_epoch / .last_fetch_stats files and all.json are kept"),
     Setting("SYNC_LOG_FILE", "logs/update_users.log", project_path, "the run log"),
     Setting("DLT_DATA_DIR", ".data/dlt", project_path, "dlt's working directory (its load packages)"),
+    Setting("LOG_LEVEL", "INFO", log_level,
+            "DEBUG, INFO (the step lines), WARNING or ERROR; dlt's and dbt's debug detail only at DEBUG"),
     Setting("ALERT_WEBHOOK_URL", "", optional_url,
             "a failed sync POSTs a JSON message here (Slack-compatible `text`)", echo=False),
     Setting("HEALTHCHECK_URL", "", optional_url,
@@ -245,6 +254,7 @@ class Settings:
     log_file: Path
     dlt_data_dir: Path
     alerts: AlertSettings
+    log_level: str  # the run log reads it itself (pipelines.run_log.configured_level)
 
 
 def read_environment(env_file: Path = PROJECT_ROOT / ".env") -> dict[str, str]:
@@ -300,7 +310,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
     alerts = AlertSettings(webhook_url=get("ALERT_WEBHOOK_URL"), healthcheck_url=get("HEALTHCHECK_URL"))
     return Settings(api=api, db=db, sync=sync, log_file=get("SYNC_LOG_FILE"), dlt_data_dir=get("DLT_DATA_DIR"),
-                    alerts=alerts)
+                    alerts=alerts, log_level=get("LOG_LEVEL"))
 
 
 def require_api_credentials(api: ApiSettings) -> None:

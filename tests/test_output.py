@@ -43,7 +43,10 @@ def test_without_a_terminal_each_step_is_one_timestamped_line_and_the_log_is_cap
     log.write_text("[2020-01-01T00:00:00Z] an old line\n" * 200_000)  # about 7 MB
     result = project.sync()
     assert_synced(result)
-    lines = result.stdout.splitlines()
+    # dbt warns on every run that the snapshot's dbt_valid_* columns are `timestamp` while
+    # updated_at is `timestamptz` (pipelines/run_log.py now shows dbt's warnings under cron).
+    known = "dbt warning: Data type of snapshot table timestamp columns"
+    lines = [line for line in result.stdout.splitlines() if known not in line]
     assert "\r" not in result.stdout + result.stderr
     assert all(line.startswith("[20") for line in lines), lines
     assert [line.split("] ", 1)[1].split(" ")[0] for line in lines] == [

@@ -163,3 +163,76 @@ def test_the_progress_of_an_empty_listing_shows_one_page():
     screen = io.StringIO()
     progress.FetchProgress(screen)(0, 0)
     assert "fetching: 0/1 pages, 0/0 users" in screen.getvalue()
+
+
+def test_the_run_log_file_is_owner_only_whatever_the_umask(tmp_path, capsys):
+    import os
+    old = os.umask(0o022)
+    try:
+        RunLog(tmp_path / "update_users.log")("Update complete")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "update_users.log").stat().st_mode & 0o777 == 0o600
+
+
+def test_log_level_warning_keeps_warnings_and_the_failure_and_hides_the_steps(tmp_path, capsys):
+    path = tmp_path / "update_users.log"
+    log = RunLog(path, level="WARNING")
+    log("Staged 330 users")
+    log("Warning: the API sends fields the sync does not store: pronouns")
+    log("Update failed: fetch failed", error=True)
+    assert [line.split("] ", 1)[1] for line in path.read_text().splitlines()] == [
+        "Warning: the API sends fields the sync does not store: pronouns", "Update failed: fetch failed"]
+
+
+def test_dlt_records_join_the_stream_on_one_line_without_rows_or_traceback(tmp_path, capsys):
+    import logging
+    path = tmp_path / "update_users.log"
+    RunLog(path, level="INFO")
+    dlt_logger = logging.getLogger("dlt")
+    dlt_logger.setLevel(logging.DEBUG)  # what dlt's runtime does with RUNTIME__LOG_LEVEL=DEBUG
+    dlt_logger.info("Making GET request to /v2/cursus/21/users")  # below dlt's threshold at INFO
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        dlt_logger.exception('Job failed: duplicate key\nDETAIL:  Key (email)=(jdoe@student.42.fr) exists')
+    shown = capsys.readouterr()
+    assert shown.out == ""
+    (line,) = shown.err.splitlines()
+    assert STAMPED.fullmatch(line)[2] == "dlt error: Job failed: duplicate key"
+    assert path.read_text() == line + "\n"
+
+
+def test_at_debug_dlt_detail_is_shown_and_dlt_cannot_replace_the_line_format(tmp_path, capsys):
+    import logging
+    RunLog(tmp_path / "update_users.log", level="DEBUG")
+    dlt_logger = logging.getLogger("dlt")
+    dlt_logger.handlers[0].setFormatter(logging.Formatter("{asctime}|{message}", style="{"))  # as dlt does
+    dlt_logger.setLevel(logging.DEBUG)
+    dlt_logger.debug("Obtaining token from /oauth/token")
+    assert STAMPED.fullmatch(capsys.readouterr().out.strip())[2] == "dlt: Obtaining token from /oauth/token"
+
+
+@pytest.mark.parametrize("level, terminal, dbt_shown", [
+    ("INFO", True, "INFO"), ("INFO", False, "WARNING"), ("DEBUG", False, "DEBUG"), ("ERROR", True, "ERROR")])
+def test_dbt_shows_its_model_lines_on_a_terminal_warnings_under_cron_detail_at_debug(level, terminal, dbt_shown):
+    import logging
+
+    from pipelines.run_log import library_levels
+    assert library_levels(level, terminal)["dbt"] == logging.getLevelName(dbt_shown)
+    assert library_levels(level, terminal)["dlt"] == (logging.DEBUG if level == "DEBUG"
+                                                     else max(logging.WARNING, logging.getLevelName(level)))
+
+
+def test_dbt_events_become_stamped_lines_errors_on_stderr(capsys):
+    from types import SimpleNamespace
+
+    from pipelines.run_log import dbt_event_logger
+    forward = dbt_event_logger("INFO")  # not a terminal under pytest: warnings and errors only
+    for level, msg in [("info", "1 of 3 OK created sql view model x"), ("warn", "\x1b[33mcareful\x1b[0m"),
+                       ("error", "Database Error in model users\nDETAIL:  Failing row contains (42, jdoe)")]:
+        forward(SimpleNamespace(info=SimpleNamespace(level=level, msg=msg)))
+    shown = capsys.readouterr()
+    assert [STAMPED.fullmatch(line)[2] for line in shown.out.splitlines()] == ["dbt warning: careful"]
+    assert [STAMPED.fullmatch(line)[2] for line in shown.err.splitlines()] == [
+        "dbt error: Database Error in model users"]

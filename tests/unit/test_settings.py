@@ -167,3 +167,13 @@ def test_keep_private_closes_the_checkout_data_dirs_but_lets_the_server_user_tra
     assert mode(root / ".data/postgres/PG_VERSION") == 0o644  # the server's own directory: left alone
     assert mode(outside / "export") == 0o711 and mode(outside / "ft42.log") == 0o600
     assert mode(shared) == 0o1777  # a shared sticky directory is not ours to close
+
+
+@pytest.mark.parametrize("raw, level", [("", "INFO"), ("debug", "DEBUG"), ("WARNING", "WARNING")])
+def test_log_level(raw, level):
+    assert read_setting({"LOG_LEVEL": raw}, "LOG_LEVEL") == level
+
+
+def test_an_unknown_log_level_is_refused():
+    with pytest.raises(ConfigError, match="LOG_LEVEL='loud' must be DEBUG, INFO, WARNING or ERROR"):
+        read_setting({"LOG_LEVEL": "loud"}, "LOG_LEVEL")
