@@ -70,9 +70,10 @@ def plan_table(listing: Listing, last: LastRuns, sync: SyncSettings, now: dateti
     hours = f"{age.total_seconds() / 3600:.1f} h"
     if listing.keep_current == "full":
         max_age = timedelta(hours=listing.max_age_hours or 0)
+        every = f"every {listing.max_age_hours:g} h" if listing.max_age_hours else "every run"
         if age >= max_age - EARLY:
-            return plan("full", f"listed {hours} ago, relisted every {listing.max_age_hours or 0:g} h")
-        return plan(None, f"listed {hours} ago, relisted every {listing.max_age_hours:g} h")
+            return plan("full", f"listed {hours} ago, relisted {every}")
+        return plan(None, f"listed {hours} ago, relisted {every}")
     if age > timedelta(hours=sync.full_max_age_hours):
         return plan("full", f"the last full listing is {hours} old")
     # Reach back a little: a change committed upstream just before the last run may carry an

@@ -55,6 +55,9 @@ class Listing:
     keep_current: Literal["full", "incremental"]
     max_age_hours: float | None
     keep_as_json: tuple[str, ...] = field(default=())  # fields stored whole, as JSON text, for the models
+    # Fields (dotted paths) the API sends and the table deliberately does not store, nor anything
+    # below them: not reported as fields the API added.
+    ignore: tuple[str, ...] = field(default=())
 
     def path(self, cursus_id: int) -> str:
         return self.route.format(cursus_id=cursus_id)
@@ -89,6 +92,7 @@ def listing_of(model: str, yml: Path | None = None) -> Listing | None:
         keep_current=keep_current,
         max_age_hours=declared.get("max_age_hours"),
         keep_as_json=tuple(declared.get("keep_as_json") or ()),
+        ignore=tuple(declared.get("ignore") or ()),
     )
 
 

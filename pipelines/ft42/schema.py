@@ -163,9 +163,12 @@ class RecordShape:
         self._unmapped_in(record, (), found)
 
     def _unmapped_in(self, record: dict[str, Any], prefix: tuple[str, ...], found: set[str]) -> None:
+        if ".".join(prefix) in self.listing.ignore:
+            return
         allowed = self._mapped_keys[prefix]
         for key in record.keys() - allowed:
-            found.add(".".join((*prefix, key)))
+            if (path := ".".join((*prefix, key))) not in self.listing.ignore:
+                found.add(path)
         for key in allowed:
             value = record.get(key)
             if isinstance(value, dict) and (*prefix, key) in self._mapped_keys:
