@@ -45,6 +45,19 @@ def schedule(every_hours: int) -> str:
     return f"0 */{every_hours} * * *"
 
 
+def installed_every_hours() -> int | None:
+    """The hours between the runs this checkout's crontab line makes, None without one."""
+    try:
+        lines = [line for line in read_crontab() if is_ours(line)]
+    except CronError:
+        return None
+    for line in lines:
+        for every in range(1, 25):
+            if 24 % every == 0 and line.startswith(schedule(every) + " "):
+                return every
+    return None
+
+
 def cron_line(every_hours: int) -> str:
     root = str(PROJECT_ROOT)
     # cron turns a bare % into a newline, and a newline would end the line: refuse rather than escape.

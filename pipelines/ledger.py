@@ -57,6 +57,17 @@ TABLE_COLUMNS = sql.SQL("""
     published_at     timestamptz,
     primary key (run_id, table_name)
 """)
+PASS_COLUMNS = sql.SQL("""
+    pass_id       bigserial primary key,
+    table_name    text not null,
+    kind          text not null,
+    started_at    timestamptz not null default now(),
+    first_load_id text,
+    position      bigint not null default 0,
+    rows_seen     bigint not null default 0,
+    listed_total  integer,
+    completed_at  timestamptz
+""")
 # Before sync_tables, sync_runs held users' listings: carried over once, they stay its history.
 _USERS_FROM_SYNC_RUNS = sql.SQL("""
     insert into {tables} (run_id, table_name, mode, status, api_requests, rows_fetched, cursor_before,
@@ -71,6 +82,30 @@ _USERS_FROM_SYNC_RUNS = sql.SQL("""
 class LastRuns:
     cursor: datetime | None  # where the next incremental window starts
     last_full_at: datetime | None  # when the last succeeded full listing started
+
+
+@dataclass(frozen=True)
+class ListingPass:
+    """A listing of a big table by keyset on id, in chunks over as many runs as the budget needs."""
+
+    pass_id: int
+    kind: str  # backfill (the table's first) or reconcile (a later one, which finds deletions)
+    started_at: datetime
+    position: int  # the last id of the last committed chunk: the next chunk starts after it
+    rows_seen: int
+    listed_total: int | None  # X-Total when it began
+
+
+@dataclass(frozen=True)
+class PassState:
+    active: ListingPass | None  # the pass under way, if any
+    # When the newest complete pass began (None: no pass has listed the whole table yet): the
+    # first window of changes starts there.
+    completed_started_at: datetime | None
+
+    @property
+    def completed(self) -> bool:
+        return self.completed_started_at is not None
 
 
 @dataclass(frozen=True)
@@ -92,6 +127,7 @@ class Ledger:
         self.conn.autocommit = True
         self.table = self.table_of(db)
         self.tables = self.tables_of(db)
+        self.passes = self.passes_of(db)
         with self.conn.cursor() as cur:
             cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(db.users_schema)))
             cur.execute(sql.SQL("create table if not exists {} ({})").format(self.table, COLUMNS))
@@ -101,6 +137,7 @@ class Ledger:
             if not table_exists(cur, db.users_schema, "sync_tables"):
                 cur.execute(sql.SQL("create table {} ({})").format(self.tables, TABLE_COLUMNS))
                 cur.execute(_USERS_FROM_SYNC_RUNS.format(tables=self.tables, runs=self.table))
+            cur.execute(sql.SQL("create table if not exists {} ({})").format(self.passes, PASS_COLUMNS))
             # Only the lock holder runs; a run or listing still unfinished was killed.
             cur.execute(sql.SQL("update {} set status = 'interrupted' where status = 'running'").format(self.table))
             cur.execute(sql.SQL("update {} set status = 'interrupted', finished_at = now() "
@@ -113,6 +150,30 @@ class Ledger:
     @staticmethod
     def tables_of(db: DbSettings) -> sql.Identifier:
         return sql.Identifier(db.users_schema, "sync_tables")
+
+    @staticmethod
+    def passes_of(db: DbSettings) -> sql.Identifier:
+        return sql.Identifier(db.users_schema, "sync_passes")
+
+    def pass_state(self, table: str) -> PassState:
+        with self.conn.cursor() as cur:
+            return read_pass_state(cur, self.passes, table)
+
+    def start_pass(self, table: str, kind: str, listed_total: int | None) -> ListingPass:
+        with self.conn.cursor() as cur:
+            cur.execute(sql.SQL("insert into {} (table_name, kind, listed_total) values (%s, %s, %s) "
+                                "returning pass_id, started_at").format(self.passes), (table, kind, listed_total))
+            pass_id, started_at = cur.fetchone()
+        return ListingPass(pass_id, kind, started_at, 0, 0, listed_total)
+
+    def advance_pass(self, pass_id: int, *, position: int, rows: int, load_id: str | None,
+                     completed: bool) -> None:
+        """A chunk is committed in the raw table: the pass resumes after it from now on."""
+        with self.conn.cursor() as cur:
+            cur.execute(sql.SQL("update {} set position = %s, rows_seen = rows_seen + %s, "
+                                "first_load_id = coalesce(first_load_id, %s), "
+                                "completed_at = case when %s then now() end where pass_id = %s")
+                        .format(self.passes), (position, rows, load_id, completed, pass_id))
 
     def last_runs(self, table: str) -> LastRuns:
         with self.conn.cursor() as cur:
@@ -188,6 +249,16 @@ class Ledger:
                 ("failed" if error else "succeeded", cursor_after, error, counts.api_requests,
                  counts.rows_fetched, counts.inserted, counts.updated, counts.unchanged, counts.removed,
                  counts.load_id, run_id))
+
+
+def read_pass_state(cur, passes: sql.Identifier, table: str) -> PassState:
+    cur.execute(sql.SQL("select pass_id, kind, started_at, position, rows_seen, listed_total from {} "
+                        "where table_name = %s and completed_at is null order by pass_id desc limit 1")
+                .format(passes), (table,))
+    active = cur.fetchone()
+    cur.execute(sql.SQL("select max(started_at) from {} where table_name = %s and completed_at is not null")
+                .format(passes), (table,))
+    return PassState(ListingPass(*active) if active else None, cur.fetchone()[0])
 
 
 def read_last_runs(cur, tables: sql.Identifier, table: str) -> LastRuns:

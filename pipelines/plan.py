@@ -18,16 +18,19 @@ from psycopg2 import sql
 
 from . import warehouse
 from .ft42 import connect_api
-from .ledger import LastRuns, Ledger, read_last_runs
+from .ft42.declaration import listings
+from .ledger import LastRuns, Ledger, PassState, read_last_runs, read_pass_state
 from .settings import Settings, load_settings
 from .sync import plan_tables, size_plans
 
 
 def ledger_history(settings: Settings):
-    """Each table's LastRuns, read once from the ledger (empty when there is none yet)."""
+    """Each table's LastRuns and each big table's PassState, read once from the ledger (empty
+    when there is none yet)."""
     db = warehouse.resolve(settings.db)
     conn = warehouse.connect(db)
     history: dict[str, LastRuns] = {}
+    passes: dict[str, PassState] = {}
     try:
         conn.set_session(readonly=True)
         with conn, conn.cursor() as cur:
@@ -35,6 +38,9 @@ def ledger_history(settings: Settings):
                 cur.execute(sql.SQL("select distinct table_name from {}").format(Ledger.tables_of(db)))
                 for (table,) in cur.fetchall():
                     history[table] = read_last_runs(cur, Ledger.tables_of(db), table)
+            if warehouse.table_exists(cur, db.users_schema, "sync_passes"):
+                for listing in listings():
+                    passes[listing.table] = read_pass_state(cur, Ledger.passes_of(db), listing.table)
             elif warehouse.table_exists(cur, db.users_schema, "sync_runs"):
                 # A ledger from before sync_tables: its runs were users' (the next sync carries them over).
                 cur.execute(sql.SQL("select max(cursor_after), max(started_at) filter (where mode = 'full') "
@@ -42,7 +48,8 @@ def ledger_history(settings: Settings):
                 history["users"] = LastRuns(*cur.fetchone())
     finally:
         conn.close()
-    return lambda table: history.get(table, LastRuns(cursor=None, last_full_at=None))
+    return (lambda table: history.get(table, LastRuns(cursor=None, last_full_at=None)),
+            lambda table: passes.get(table, PassState(None, None)))
 
 
 def print_plan(full: bool | None = None, tables: list[str] | None = None) -> int:
@@ -51,7 +58,7 @@ def print_plan(full: bool | None = None, tables: list[str] | None = None) -> int
         settings = replace(settings, sync=replace(settings.sync, force_full=full))
     if tables:
         settings = replace(settings, sync=replace(settings.sync, tables=tuple(tables)))
-    plans = plan_tables(settings, ledger_history(settings), datetime.now(timezone.utc))
+    plans = plan_tables(settings, *ledger_history(settings), datetime.now(timezone.utc))
     if settings.api.client_id and settings.api.client_secret:
         api = connect_api(settings.api.root, settings.api.client_id, settings.api.client_secret,
                           settings.api.client_secret_next)

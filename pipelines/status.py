@@ -10,6 +10,7 @@ past FRESHNESS_ERROR_HOURS. It only reads, so it is safe while a sync runs.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -17,7 +18,8 @@ import psycopg2
 from psycopg2 import sql
 
 from . import warehouse
-from .ft42.declaration import listings
+from .cron import installed_every_hours
+from .ft42.declaration import PAGE_SIZE, listings
 from .private_files import keep_private
 from .settings import ConfigError, load_settings
 from .warehouse import table_exists
@@ -87,8 +89,52 @@ def table_lines(cur, schema: str) -> list[str]:
     return ["tables"] + table(header, rows, numeric={1, 3})
 
 
+def pass_eta(rows_left: int, requests_per_run: float | None, every_hours: int | None) -> str:
+    """How long a pass has left: runs at this table's recent pace, and time at the cron period."""
+    if not requests_per_run:
+        return "ETA unknown until a run has spent budget on it"
+    runs = math.ceil((rows_left // PAGE_SIZE + 1) / requests_per_run)
+    if every_hours is None:
+        return f"about {runs} more runs (no cron line installed)"
+    return f"about {runs} more runs, {span(runs * every_hours * 3600)} at a run every {every_hours} h"
+
+
+def pass_lines(cur, schema: str, every_hours: int | None) -> list[str]:
+    """Per big table: the pass under way (rows so far, % of what it began with, requests and time
+    left), or, once complete, that it is current and since when."""
+    if not table_exists(cur, schema, "sync_passes"):
+        return []
+    lines = []
+    for listing in listings():
+        if listing.keep_current != "backfill":
+            continue
+        cur.execute(sql.SQL("select kind, to_char(started_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI'), rows_seen, "
+                            "listed_total from {} where table_name = %s and completed_at is null "
+                            "order by pass_id desc limit 1").format(sql.Identifier(schema, "sync_passes")),
+                    (listing.table,))
+        active = cur.fetchone()
+        cur.execute(sql.SQL("select to_char(max(completed_at) at time zone 'UTC', 'YYYY-MM-DD HH24:MI') from {} "
+                            "where table_name = %s").format(sql.Identifier(schema, "sync_passes")), (listing.table,))
+        completed = cur.fetchone()[0]
+        # Requests the table took in its last runs: the pace a pass moves at.
+        cur.execute(sql.SQL("select avg(api_requests) from (select api_requests from {} where table_name = %s "
+                            "and api_requests > 0 order by run_id desc limit 3) recent")
+                    .format(sql.Identifier(schema, "sync_tables")), (listing.table,))
+        pace = cur.fetchone()[0]
+        state = f"current (last complete pass {completed} UTC)" if completed else "backfilling"
+        if active:
+            kind, since, seen, total = active
+            total = max(total or 0, seen)
+            share = f"{100 * seen / total:.1f} %" if total else "-"
+            state += (f"; {kind} pass since {since} UTC: {seen} of {total} rows ({share}), "
+                      f"{(total - seen) // PAGE_SIZE + 1} requests left, "
+                      f"{pass_eta(total - seen, float(pace) if pace else None, every_hours)}")
+        lines.append(f"  {listing.table}: {state}")
+    return ["passes"] + lines if lines else []
+
+
 def report(cur, schema: str, warn_hours: float, error_hours: float) -> list[str]:
-    lines = table_lines(cur, schema)
+    lines = table_lines(cur, schema) + pass_lines(cur, schema, installed_every_hours())
     if not table_exists(cur, schema, "sync_runs"):
         return lines + ["sync runs  no sync has run yet"]
     runs = sql.Identifier(schema, "sync_runs")

@@ -13,39 +13,28 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Literal
 
-import dlt
 import psycopg2
 import pyarrow as pa
-from dlt.pipeline.exceptions import PipelineStepFailed
 
-from . import dlt_workdir, users_changes, warehouse
+from . import users_changes, warehouse
 from .dbt_build import BuildOutcome, PrewarmedDbt
-from .failures import SyncFailed, describe_error, describe_failure, without_row_data
-from .ft42 import Ft42Api, connect_api, ft42_source, listing_resource, listing_size
+from .failures import SyncFailed, describe_error, without_row_data
+from .ft42 import Ft42Api, connect_api, listing_size
 from .ft42.declaration import Listing, listings
 from .ledger import Ledger, RunCounts
 from .legacy_files import write_fetch_metadata
-from .progress import FetchProgress, interactive
+from .loader import Loader, Staged
+from .passes import fetch_big_table
+from .progress import interactive
 from .run_guard import RunGuard
 from .run_log import RunLog
 from .settings import DbSettings, Settings
 from .table_plan import TablePlan, fit_budget, plan_table
 
-PIPELINE_NAME = "ft42"
-
-
-@dataclass(frozen=True)
-class Staged:
-    """What one table's fetch and load put into the raw schema."""
-
-    rows: int
-    load_id: str | None
-    requests: int
-
 
 @dataclass(frozen=True)
 class TableOutcome:
-    mode: Literal["full", "incremental"] | None  # None: not due
+    mode: Literal["full", "incremental", "backfill"] | None  # None: not due
     status: Literal["succeeded", "failed", "deferred", "not due"]
     error: str | None = None  # why it failed or waits
     rows_fetched: int | None = None
@@ -75,9 +64,11 @@ def selected_listings(names: tuple[str, ...] | None) -> list[Listing]:
     return [listing for listing in declared if listing.table in names]
 
 
-def plan_tables(settings: Settings, history, now: datetime) -> list[TablePlan]:
-    """Each selected table's plan: due or not, full or incremental (from its `history`)."""
-    return [plan_table(listing, history(listing.table), settings.sync, now)
+def plan_tables(settings: Settings, history, pass_state, now: datetime) -> list[TablePlan]:
+    """Each selected table's plan: due or not, full, incremental or backfill (from its `history`
+    and, for a big table, its `pass_state`)."""
+    return [plan_table(listing, history(listing.table), settings.sync, now,
+                       pass_state(listing.table) if listing.keep_current == "backfill" else None)
             for listing in selected_listings(settings.sync.tables)]
 
 
@@ -88,61 +79,20 @@ def run_mode(plans: list[TablePlan]) -> str:
 
 
 def size_plans(settings: Settings, api: Ft42Api, plans: list[TablePlan]) -> list[TablePlan]:
-    """Each due table's size (one request each), then which fit the hourly budget left."""
+    """Each due table's size (one request each, and one for what a big table's pass has left),
+    then which fit the hourly budget left."""
     plans = list(plans)
     budget_left = None
     for index, plan in enumerate(plans):
-        if plan.mode is not None:
+        if plan.mode in ("full", "incremental"):
             size = listing_size(api, plan.listing, settings.api.cursus_id, plan.updated_between)
-            plans[index] = replace(plan, total=size.total)
+            plan = plans[index] = replace(plan, total=size.total)
+            budget_left = size.budget_left
+        if plan.pass_ is not None:
+            size = listing_size(api, plan.listing, settings.api.cursus_id, after_id=plan.pass_.after_id)
+            plans[index] = replace(plan, pass_=replace(plan.pass_, remaining=size.total))
             budget_left = size.budget_left
     return fit_budget(plans, budget_left)
-
-
-class Loader:
-    """dlt's pipeline for the run: one load into the raw schema per table."""
-
-    def __init__(self, settings: Settings, db: DbSettings, log: RunLog) -> None:
-        self.settings, self.db, self.log = settings, db, log
-        self.pipelines_dir = dlt_workdir.destination_dir(settings.dlt_data_dir, db)
-        self._set_aside("an interrupted or failed run left behind")
-        self.pipeline = dlt.pipeline(
-            pipeline_name=PIPELINE_NAME,
-            pipelines_dir=str(self.pipelines_dir),
-            destination=dlt.destinations.postgres(credentials={
-                "host": db.host, "port": db.port, "database": db.name,
-                "username": db.user, "password": db.password,
-            }),
-            dataset_name=db.raw_schema,
-        )
-
-    def _set_aside(self, left_by: str) -> None:
-        if set_aside := dlt_workdir.set_aside_unfinished(self.pipelines_dir, PIPELINE_NAME):
-            self.log(f"Set aside the unfinished load {left_by} (kept in {set_aside}); fetching afresh")
-
-    def load(self, api: Ft42Api, plan: TablePlan) -> Staged:
-        requests_before = api.adapter.requests_sent
-        progress = FetchProgress() if interactive() else None
-        resource = listing_resource(api, plan.listing, self.settings.api.cursus_id, plan.updated_between,
-                                    progress)
-        try:
-            load_info = self.pipeline.run(ft42_source([resource]), loader_file_format="parquet")
-        except PipelineStepFailed as failure:
-            # Its package must not be loaded with the next table's.
-            dlt_workdir.set_aside_unfinished(self.pipelines_dir, PIPELINE_NAME)
-            raise SyncFailed(describe_failure(failure, self.settings.api.root, self.db)) from None
-        finally:
-            if progress:
-                progress.close()
-        dlt_workdir.forget_loaded_packages(self.pipelines_dir, PIPELINE_NAME)
-        trace = self.pipeline.last_trace
-        staged = Staged(rows=trace.last_normalize_info.row_counts.get(plan.table, 0),
-                        load_id=load_info.loads_ids[-1] if load_info.loads_ids else None,
-                        requests=api.adapter.requests_sent - requests_before)
-        timings = ", ".join(f"{step.step} {(step.finished_at - step.started_at).total_seconds():.1f} s"
-                            for step in trace.steps if step.step in ("extract", "normalize", "load"))
-        self.log(f"Staged {staged.rows} {plan.table} ({staged.requests} requests; {timings})")
-        return staged
 
 
 def _dbt_failure(table: str, outcome: BuildOutcome) -> str:
@@ -204,7 +154,7 @@ def _sync_into(db: DbSettings, settings: Settings, log: RunLog, guard: RunGuard,
         now = datetime.now(timezone.utc)
         api = connect_api(settings.api.root, settings.api.client_id, settings.api.client_secret,
                           settings.api.client_secret_next)
-        plans = plan_tables(settings, ledger.last_runs, now)
+        plans = plan_tables(settings, ledger.last_runs, ledger.pass_state, now)
         users_plan = next((plan for plan in plans if plan.table == "users"), None)
         run_id = ledger.start(run_mode(plans), users_plan.cursor_before if users_plan else None)
         report.run_id, report.mode = run_id, users_plan.mode if users_plan else None
@@ -260,12 +210,16 @@ def _fetch_and_build(settings: Settings, db: DbSettings, api: Ft42Api, dbt: Prew
             guard.step = f"the fetch and load of {plan.table}"
             requests_before = api.adapter.requests_sent
             try:
-                staged = loader.load(api, plan)
+                if plan.listing.keep_current == "backfill":
+                    staged = fetch_big_table(loader, ledger, api, plan, log)
+                else:
+                    staged = loader.load(api, plan.listing, plan.updated_between)
             except Exception as failure:  # this table only: the others still go ahead
                 failed[plan.table] = describe_error(failure, db)
-                requests[plan.table] = api.adapter.requests_sent - requests_before
+                staged = None
+            requests[plan.table] = api.adapter.requests_sent - requests_before
+            if staged is None:
                 continue
-            requests[plan.table] = staged.requests
             # Before dbt: once the listing reaches its table, later runs must find which load it was.
             ledger.record_table_load(run_id, plan.table, load_id=staged.load_id, rows_fetched=staged.rows,
                                      api_requests=staged.requests)
@@ -305,8 +259,10 @@ def _fetch_and_build(settings: Settings, db: DbSettings, api: Ft42Api, dbt: Prew
         staged = loaded.get(table)
         error = failed.get(table)
         # The table's next incremental window starts where this run started: whatever changed
-        # while it ran is fetched again next time rather than missed.
-        ledger.finish_table(run_id, table, error=error, cursor_after=None if error else plan_of[table].started_at,
+        # while it ran is fetched again next time rather than missed. A backfill has no window:
+        # the first starts where its pass began.
+        cursor_after = None if error or plan_of[table].mode == "backfill" else plan_of[table].started_at
+        ledger.finish_table(run_id, table, error=error, cursor_after=cursor_after,
                             api_requests=requests[table])
         report.tables[table] = TableOutcome(plan_of[table].mode, "failed" if error else "succeeded", error,
                                             staged.rows if staged else None, requests[table])

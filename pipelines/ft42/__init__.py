@@ -14,14 +14,13 @@ from dlt.sources.helpers.rest_client import RESTClient
 from requests import Session
 
 from .auth import Ft42OAuth
-from .declaration import Listing
+from .declaration import PAGE_SIZE, Listing
 from .http import ApiMisbehaved, RateLimitedAdapter, api_session, request_line
-from .paginator import RUN_AGAIN, IdKeysetPaginator
+from .paginator import MAX_ID, RUN_AGAIN, IdKeysetPaginator
 from .schema import shape_of
 
 # The CDN in front of the API refuses requests without a User-Agent.
 USER_AGENT = "ft42-elt/1.0"
-PAGE_SIZE = 100
 # A page is a JSON array. Compiled once: dlt would parse the path string again for every page.
 WHOLE_BODY = compile_path("$")
 # Records per Arrow table handed to dlt: dlt's cost per item is high (a page at a time more than
@@ -68,11 +67,12 @@ def _api_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")  # whole seconds: what the API documents
 
 
-def listing_params(listing: Listing, updated_between: tuple[datetime, datetime] | None) -> dict[str, str]:
+def listing_params(listing: Listing, updated_between: tuple[datetime, datetime] | None,
+                   cursus_id: int = 21) -> dict[str, str]:
     """A full listing sends the table's declared filters; an incremental window asks for every
     record changed in it, without them: `users`' alumni filter would hide who just became alumni."""
     if updated_between is None:
-        return dict(listing.params)
+        return listing.params_for(cursus_id)
     since, until = updated_between
     # Round the end up: a change in the same second the run started must fall inside.
     until = until.replace(microsecond=0) + timedelta(seconds=1)
@@ -86,11 +86,13 @@ class ListingSize:
 
 
 def listing_size(api: Ft42Api, listing: Listing, cursus_id: int,
-                 updated_between: tuple[datetime, datetime] | None = None) -> ListingSize:
-    """How many records a listing's query selects, from one request for a one-record page."""
-    response = api.session.get(f"{api.root}/v2/{listing.path(cursus_id)}",
-                               params={**listing_params(listing, updated_between), "page[size]": 1},
-                               auth=api.auth)
+                 updated_between: tuple[datetime, datetime] | None = None, after_id: int = 0) -> ListingSize:
+    """How many records a listing's query selects (past `after_id`: what a pass has left), from
+    one request for a one-record page."""
+    params = {**listing_params(listing, updated_between, cursus_id), "page[size]": 1}
+    if after_id:
+        params["range[id]"] = f"{after_id + 1},{MAX_ID}"
+    response = api.session.get(f"{api.root}/v2/{listing.path(cursus_id)}", params=params, auth=api.auth)
     response.raise_for_status()
     total = response.headers.get("X-Total", "").strip()
     if not total.isdigit():
@@ -102,9 +104,12 @@ def listing_size(api: Ft42Api, listing: Listing, cursus_id: int,
 
 def listing_resource(api: Ft42Api, listing: Listing, cursus_id: int,
                      updated_between: tuple[datetime, datetime] | None = None,
-                     on_page: Callable[[int, int], None] | None = None) -> DltResource:
+                     on_page: Callable[[int, int], None] | None = None,
+                     paginator: IdKeysetPaginator | None = None) -> DltResource:
     """The records of one listing, keyed on `id`: all of them, or (with `updated_between`) those
-    changed in that window. `on_page(fetched, total)` follows the fetch."""
+    changed in that window. `on_page(fetched, total)` follows the fetch. A `paginator` of the
+    caller's (a chunk of a pass: from an id, so many pages) tells afterwards where it stopped."""
+    paginator = paginator or IdKeysetPaginator(PAGE_SIZE, on_page, listing.item_name)
     client = RESTClient(base_url=f"{api.root}/v2/", headers={"User-Agent": USER_AGENT},
                         auth=api.auth, session=api.session)
     shape = shape_of(listing.table)
@@ -120,8 +125,8 @@ def listing_resource(api: Ft42Api, listing: Listing, cursus_id: int,
     def records() -> Iterator[pa.Table]:
         pages = client.paginate(
             listing.path(cursus_id),
-            params={**listing_params(listing, updated_between), "per_page": PAGE_SIZE, "sort": "id"},
-            paginator=IdKeysetPaginator(PAGE_SIZE, on_page, listing.item_name),
+            params={**listing_params(listing, updated_between, cursus_id), "per_page": PAGE_SIZE, "sort": "id"},
+            paginator=paginator,
             data_selector=WHOLE_BODY,
         )
         batch: list[dict] = []

@@ -23,6 +23,8 @@ import yaml
 from ..settings import DBT_PROJECT_DIR
 
 MARTS_DIR = DBT_PROJECT_DIR / "models" / "marts"
+# Records per list request: the API's maximum. Here, light to import, for the planners and `status`.
+PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -48,11 +50,14 @@ class Listing:
 
     table: str
     route: str  # under /v2/; `{cursus_id}` stands for CURSUS_ID
-    params: dict[str, str]  # the filters a full listing sends
+    params: dict[str, str]  # the filters a full listing sends; `{cursus_id}` stands for CURSUS_ID
     # full: every listing is complete, and the table is listed again once `max_age_hours` old.
     # incremental: a run lists what changed since the last (range[updated_at]), and everything
     # once the last full listing is FULL_SYNC_MAX_AGE_HOURS old.
-    keep_current: Literal["full", "incremental"]
+    # backfill: too big for one run: listed by passes that resume across runs within the budget
+    # left, and once a pass has completed, also by windows on updated_at; a new (reconcile) pass
+    # starts whenever the last one completed, and finds the rows that were deleted.
+    keep_current: Literal["full", "incremental", "backfill"]
     max_age_hours: float | None
     keep_as_json: tuple[str, ...] = field(default=())  # fields stored whole, as JSON text, for the models
     # Fields (dotted paths) the API sends and the table deliberately does not store, nor anything
@@ -61,6 +66,9 @@ class Listing:
 
     def path(self, cursus_id: int) -> str:
         return self.route.format(cursus_id=cursus_id)
+
+    def params_for(self, cursus_id: int) -> dict[str, str]:
+        return {key: value.format(cursus_id=cursus_id) for key, value in self.params.items()}
 
     @property
     def item_name(self) -> str:
@@ -83,8 +91,8 @@ def listing_of(model: str, yml: Path | None = None) -> Listing | None:
     if declared is None:
         return None
     keep_current = declared["keep_current"]
-    if keep_current not in ("full", "incremental"):
-        raise ValueError(f"{model}.yml: keep_current is {keep_current!r}, expected full or incremental")
+    if keep_current not in ("full", "incremental", "backfill"):
+        raise ValueError(f"{model}.yml: keep_current is {keep_current!r}, expected full, incremental or backfill")
     return Listing(
         table=model,
         route=declared["route"],

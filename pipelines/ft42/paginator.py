@@ -34,12 +34,18 @@ class RateBudgetExceeded(Exception):
 
 
 class IdKeysetPaginator(BasePaginator):
+    """Pages from `after_id` on. With `max_pages`, a chunk of the listing: it stops after that
+    many pages, and `reached_end` tells whether the listing itself ended there."""
+
     def __init__(self, page_size: int, on_page: Callable[[int, int], None] | None = None,
-                 item_name: str = "user") -> None:
+                 item_name: str = "user", after_id: int = 0, max_pages: int | None = None) -> None:
         super().__init__()
         self.page_size = page_size
         self.item_name = item_name  # what one record is called in a message
-        self.after_id = 0
+        self.after_id = after_id
+        self.max_pages = max_pages
+        self.pages = 0
+        self.reached_end = False  # a short or empty page ended the listing
         self.total: int | None = None  # X-Total of the first page: the size of the whole set
         self.fetched = 0
         self.on_page = on_page  # called with (records fetched so far, records in the set)
@@ -57,8 +63,10 @@ class IdKeysetPaginator(BasePaginator):
         if ids:
             self.after_id = ids[-1]
         self.fetched += len(records)
+        self.pages += 1
         # X-Total is a count the server may get wrong: only a short or empty page ends a listing.
-        self._has_next_page = len(records) >= self.page_size
+        self.reached_end = len(records) < self.page_size
+        self._has_next_page = not self.reached_end and (self.max_pages is None or self.pages < self.max_pages)
         if self.on_page:
             self.on_page(self.fetched, self.total)
 
@@ -98,6 +106,8 @@ class IdKeysetPaginator(BasePaginator):
         if not remaining.isdigit():
             return
         needed = math.ceil(self.total / self.page_size) - 1  # the pages after this one
+        if self.max_pages is not None:
+            needed = min(needed, self.max_pages - 1)
         if needed > int(remaining):
             limit = response.headers.get("X-Hourly-RateLimit-Limit", "?")
             latest_reset = datetime.now(timezone.utc) + timedelta(hours=1)

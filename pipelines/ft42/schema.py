@@ -125,6 +125,12 @@ class RecordShape:
     def __init__(self, listing: Listing, fetched: list[DeclaredColumn]) -> None:
         self.listing = listing
         self.item_name = listing.item_name
+        # Kept whole as JSON text for the models: the fields the listing names, and array columns
+        # (`cursus_ids bigint[]`), which the staging model turns into a PostgreSQL array.
+        arrays = [column for column in fetched if column.data_type.endswith("[]")]
+        fetched = [column for column in fetched if column not in arrays]
+        self.json_columns = {name: (name,) for name in listing.keep_as_json}
+        self.json_columns.update({column.raw_name: column.api_path for column in arrays})
         for column in fetched:
             if column.data_type not in _DLT_TYPES:
                 raise ValueError(f"{listing.table}.yml declares {column.name} as {column.data_type!r}, which the "
@@ -136,7 +142,7 @@ class RecordShape:
                               **({"unique": True, "primary_key": True} if column.primary_key else {})}
             for column in fetched
         }
-        for name in listing.keep_as_json:
+        for name in self.json_columns:
             self.dlt_columns[name] = {"name": name, "data_type": "text", "nullable": True}
         # A missing value would read as "not current" somewhere in the models and remove a row
         # on no evidence.
@@ -146,7 +152,7 @@ class RecordShape:
             for name, spec in self.dlt_columns.items()
         ])
         self.api_paths = {column.raw_name: column.api_path for column in fetched}
-        self.api_paths.update({name: (name,) for name in listing.keep_as_json})
+        self.api_paths.update(self.json_columns)
         # The keys each level of a record may carry (every path to a column, and its prefixes).
         paths = self.api_paths.values()
         self._mapped_keys: dict[tuple[str, ...], frozenset[str]] = {
@@ -194,17 +200,17 @@ class RecordShape:
 
     def _field_values(self, records: list[dict[str, Any]], column: str) -> list[Any]:
         path = self.api_paths[column]
-        if column in self.listing.keep_as_json:
-            return [None if record.get(column) is None else json.dumps(record[column], ensure_ascii=False)
-                    for record in records]
         if len(path) == 1:
-            return [record.get(path[0]) for record in records]
-        values = []
-        for record in records:
-            value: Any = record
-            for key in path:
-                value = value.get(key) if isinstance(value, dict) else None
-            values.append(value)
+            values = [record.get(path[0]) for record in records]
+        else:
+            values = []
+            for record in records:
+                value: Any = record
+                for key in path:
+                    value = value.get(key) if isinstance(value, dict) else None
+                values.append(value)
+        if column in self.json_columns:
+            return [None if value is None else json.dumps(value, ensure_ascii=False) for value in values]
         return values
 
     def _field_name(self, column: str) -> str:

@@ -1,4 +1,7 @@
-"""The command line: ``python -m scripts.ft42_emulator --students N --port P ...``."""
+"""The command line: ``python -m scripts.ft42_emulator --students N --port P ...``.
+
+SIGTERM or SIGINT stops it; SIGUSR1 starts the hourly request budget afresh, as if an hour had passed.
+"""
 from __future__ import annotations
 
 import argparse
@@ -29,6 +32,8 @@ def main(argv: list | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    # SIGUSR1: an hour has passed, the hourly budget starts afresh (the demo's runs, a day apart).
+    signal.signal(signal.SIGUSR1, lambda *_: emu.next_hour())
     emu.start()
     print(f"42 API emulator listening on {emu.url} ({args.students} students)", flush=True)
     while not stop.wait(0.5):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import cron, progress
+from pipelines import cron, progress, status
 from pipelines.legacy_files import write_fetch_metadata
 from pipelines.run_log import KEEP, RunLog
 
@@ -57,6 +57,22 @@ def test_only_this_checkouts_line_is_recognised_as_ours(line, ours):
 # ------------------------------------------------------------------------------------ run log
 
 STAMPED = re.compile(r"\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\] (.*)")
+
+
+@pytest.mark.parametrize("every", [1, 6, 12, 24])
+def test_the_installed_cron_period_is_read_back_from_our_line(monkeypatch, every):
+    foreign = "0 * * * * /usr/bin/backup"
+    monkeypatch.setattr(cron, "read_crontab", lambda: [foreign, cron.cron_line(every)])
+    assert cron.installed_every_hours() == every
+    monkeypatch.setattr(cron, "read_crontab", lambda: [foreign])
+    assert cron.installed_every_hours() is None
+
+
+def test_a_pass_eta_counts_runs_at_the_recent_pace_and_time_at_the_cron_period():
+    # 19,950 rows left: 200 requests; at 100 a run, 2 runs; every 6 h: 12 h.
+    assert status.pass_eta(19_950, 100.0, 6) == "about 2 more runs, 12h00m at a run every 6 h"
+    assert status.pass_eta(19_950, 100.0, None) == "about 2 more runs (no cron line installed)"
+    assert status.pass_eta(19_950, None, 6) == "ETA unknown until a run has spent budget on it"
 
 
 def test_each_run_log_line_is_stamped_in_utc_and_also_printed(tmp_path, capsys):
