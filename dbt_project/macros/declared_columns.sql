@@ -6,6 +6,8 @@
     A column's raw name is dlt's: the `__`-joined path of a nested field (`meta: {api: a.b}`),
     else the column's own name (a renamed top-level key such as `staff?` keeps the model's name;
     pipelines/ft42/declaration.py applies the same rule when it declares the raw table).
+    An array column (`data_type` ending in `[]`, `bigint[]`) is fetched as JSON text (`[21, 9]`):
+    its elements are read in order and cast to the element type; a null stays null.
     The declaration is read from the graph at execution time; at parse time dbt only needs
     valid SQL, so it renders `*`.
 -#}
@@ -20,7 +22,14 @@
         {%- for column in model.columns.values() if column.meta.made_by != "dbt" -%}
             {%- set path = (column.meta.api or column.name).split(".") -%}
             {%- set raw_name = path | join("__") if path | length > 1 else column.name -%}
-            {%- do selected.append(adapter.quote(raw_name) ~ "::" ~ column.data_type ~ " as " ~ adapter.quote(column.name)) -%}
+            {%- if column.data_type.endswith("[]") -%}
+                {%- set elements = "jsonb_array_elements_text(" ~ adapter.quote(raw_name) ~ "::jsonb)" -%}
+                {%- set value = "case when " ~ adapter.quote(raw_name) ~ " is not null then array(select element::"
+                    ~ column.data_type[:-2] ~ " from " ~ elements ~ " with ordinality as items (element, n) order by n) end" -%}
+            {%- else -%}
+                {%- set value = adapter.quote(raw_name) -%}
+            {%- endif -%}
+            {%- do selected.append(value ~ "::" ~ column.data_type ~ " as " ~ adapter.quote(column.name)) -%}
         {%- endfor -%}
         {{ selected | join(",\n        ") }}
     {%- else -%}
