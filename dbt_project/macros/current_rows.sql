@@ -6,21 +6,8 @@
     (`reference_listing`), for a big table its newest complete pass's (`completed_pass_reference`).
 -#}
 {% macro current_rows(table_name, reference=none) -%}
-with
-
-staged as (
-
-    select * from {{ ref('stg_ft42__' ~ table_name) }}
-
-),
-
-current_rows as (
-
-    select staged.*
-    from staged
-    where staged.load_id >= {{ reference or reference_listing(table_name) }}
-
-)
-
-select * from current_rows
+-- One select, no CTE: PostgreSQL flattens only a view without CTEs into the query that reads it.
+select staged.*
+from {{ ref('stg_ft42__' ~ table_name) }} as staged
+where staged.load_id >= {{ reference or reference_listing(table_name) }}
 {%- endmacro %}

@@ -7,7 +7,10 @@
     else the column's own name (a renamed top-level key such as `staff?` keeps the model's name;
     pipelines/ft42/declaration.py applies the same rule when it declares the raw table).
     An array column (`data_type` ending in `[]`, `bigint[]`) is fetched as JSON text (`[21, 9]`):
-    its elements are read in order and cast to the element type; a null stays null.
+    for numbers and booleans the JSON is the array literal with brackets for braces (`{21, 9}`),
+    a plain function of the row: a per-row subquery (`jsonb_array_elements_text`) would run for
+    every row of the table in each anti-join on id, whose views PostgreSQL does not flatten.
+    A null stays null.
     The declaration is read from the graph at execution time; at parse time dbt only needs
     valid SQL, so it renders `*`.
 -#}
@@ -23,9 +26,11 @@
             {%- set path = (column.meta.api or column.name).split(".") -%}
             {%- set raw_name = path | join("__") if path | length > 1 else column.name -%}
             {%- if column.data_type.endswith("[]") -%}
-                {%- set elements = "jsonb_array_elements_text(" ~ adapter.quote(raw_name) ~ "::jsonb)" -%}
-                {%- set value = "case when " ~ adapter.quote(raw_name) ~ " is not null then array(select element::"
-                    ~ column.data_type[:-2] ~ " from " ~ elements ~ " with ordinality as items (element, n) order by n) end" -%}
+                {%- if column.data_type[:-2] not in ("bigint", "integer", "numeric", "boolean") -%}
+                    {{ exceptions.raise_compiler_error("declared_columns: " ~ model_name ~ "." ~ column.name
+                        ~ " is " ~ column.data_type ~ "; only arrays of numbers or booleans are read from JSON") }}
+                {%- endif -%}
+                {%- set value = "translate(" ~ adapter.quote(raw_name) ~ ", '[]', '{}')" -%}
             {%- else -%}
                 {%- set value = adapter.quote(raw_name) -%}
             {%- endif -%}

@@ -8,8 +8,10 @@
         without being listed again (an achievements_user whose user just enrolled);
     and of those, the ones that differ from the mart's row (EXCEPT against the mart's rows of
     those keys only, whole rows, nulls equal), stamped `ingested_at` with the run's start.
-    Unchanged rows are not rewritten and keep their `ingested_at`. No step sorts or compares the
-    whole table. `table_name` is the mart (its declared columns, its ledger rows).
+    Unchanged rows are not rewritten and keep their `ingested_at`. The candidates are found by
+    their ids first (the anti-join reads ids only), then read whole; only they are compared
+    (no EXCEPT or sort over the table). `table_name` is the mart (its declared columns, its
+    ledger rows).
 -#}
 {% macro mirrored_changes(current, table_name) -%}
 {%- set data_columns = fetched_column_names(table_name) %}
@@ -17,29 +19,24 @@
 with
 
 {% if is_incremental() %}
-listed_since_published as (
+candidate_ids as (
 
-    select {{ data_columns }}
+    -- Keys only: the anti-join reads the ids of both tables, not the rows.
+    select current_rows.id
     from {{ current }} as current_rows
     where current_rows.load_id > {{ last_published_load(table_name) }}
-
-),
-
-missing_from_mart as (
-
-    select {{ data_columns }}
+    union
+    select current_rows.id
     from {{ current }} as current_rows
-    where
-        current_rows.load_id <= {{ last_published_load(table_name) }}
-        and not exists (select from {{ this }} as mirrored where mirrored.id = current_rows.id)
+    where not exists (select from {{ this }} as mirrored where mirrored.id = current_rows.id)
 
 ),
 
 candidates as (
 
-    select * from listed_since_published
-    union all
-    select * from missing_from_mart
+    select {{ data_columns }}
+    from {{ current }} as current_rows
+    where current_rows.id in (select candidate_ids.id from candidate_ids)
 
 ),
 
@@ -49,7 +46,7 @@ new_or_changed as (
     except
     select {{ data_columns }}
     from {{ this }} as mirrored
-    where mirrored.id in (select candidates.id from candidates)
+    where mirrored.id in (select candidate_ids.id from candidate_ids)
 
 )
 {% else %}

@@ -149,10 +149,8 @@ def render_declared_columns(model: str) -> str:
     return str(macros.declared_columns(model))
 
 
-# An array column's raw value is JSON text (`[21, 9]`): its elements, in order, cast to the element type.
-ARRAY_SELECT = re.compile(r'case when "(\w+)" is not null then array\(select element::(\w[\w ]*) from '
-                          r'jsonb_array_elements_text\("\1"::jsonb\) with ordinality as items \(element, n\) '
-                          r'order by n\) end::(.+\[\]) as "(\w+)"')
+# An array column's raw value is JSON text (`[21, 9]`): brackets become braces, an array literal (`{21, 9}`).
+ARRAY_SELECT = re.compile(r'translate\("(\w+)", ' r"'\[\]', '\{\}'\)::((\w[\w ]*)\[\]) as " r'"(\w+)"')
 
 
 def selected_columns(rendered: str) -> list[tuple[str, str, str] | None]:
@@ -163,8 +161,8 @@ def selected_columns(rendered: str) -> list[tuple[str, str, str] | None]:
         line = line.strip().rstrip(",")
         if plain := re.fullmatch(r'"(\w+)"::(.+) as "(\w+)"', line):
             selected.append(plain.groups())
-        elif (array := ARRAY_SELECT.fullmatch(line)) and array[2] + "[]" == array[3]:
-            selected.append((array[1], array[3], array[4]))
+        elif array := ARRAY_SELECT.fullmatch(line):
+            selected.append((array[1], array[2], array[4]))
         else:
             selected.append(None)
     return selected
@@ -180,7 +178,7 @@ def test_the_staging_model_reads_the_raw_columns_the_fetch_writes_as_the_declare
 
 
 def test_an_array_column_is_read_from_its_json_text_not_cast_from_it():
-    # `'[21, 9]'::bigint[]` is an error in PostgreSQL: the raw JSON must be unnested.
+    # `'[21, 9]'::bigint[]` is an error in PostgreSQL: the raw JSON must be turned into an array literal.
     assert [c.data_type for c in declared_columns("projects_users") if c.name == "cursus_ids"] == ["bigint[]"]
     lines = [line.strip().rstrip(",") for line in render_declared_columns("projects_users").splitlines()]
     cursus_ids = [line for line in lines if line.endswith(' as "cursus_ids"')]
