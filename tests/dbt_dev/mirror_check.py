@@ -8,16 +8,25 @@ a first full sync of every table; a second where cursus_users loses an enrolment
 level without moving `updated_at`, a coalition's score moves and coalitions_users gets a new
 membership; a third whose projects listing lacks most projects (the circuit breaker). Asserts
 what every mart, the snapshot and the ledger hold after each; prints dbt's output on failure.
+Then three runs of the big tables kept by passes (projects_users, achievements_users): a backfill
+under way, the backfill completing, a reconcile pass that misses a deleted row.
+
+    .venv/bin/python -m tests.dbt_dev.mirror_check --scale 2000000
+
+also times projects_users at scale: that many raw rows made by SQL, a first (full) build, 1 % of
+the rows changed under a new load id, a second build; prints both timings and their ratio.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import psycopg2
@@ -30,20 +39,26 @@ from tests.conftest import free_port
 
 RAW, USERS_SCHEMA = "ft42_raw", "public"
 RAW_TYPES = {"bigint": "bigint", "integer": "bigint", "numeric": "double precision", "boolean": "boolean",
-             "text": "text", "timestamp with time zone": "timestamptz"}
+             "text": "text", "timestamp with time zone": "timestamptz",
+             # An array is fetched as JSON text (`[21, 9]`).
+             "bigint[]": "text"}
 KEEP_AS_JSON = {"cursus_users": ["skills"]}
 LISTED = ["users", "cursus_users", "projects", "achievements", "coalitions", "coalitions_users"]
+# Listed by resumable passes (sync_passes).
+BIG = ["projects_users", "achievements_users"]
 
 
 def create_raw_and_ledger(conn) -> None:
     with conn.cursor() as cur:
         cur.execute(f"create schema {RAW}")
-        for table in LISTED:
+        for table in [*LISTED, *BIG]:
             columns = [sql.SQL("{} {}").format(sql.Identifier(c.raw_name), sql.SQL(RAW_TYPES[c.data_type]))
                        for c in fetched_columns(table)]
             columns += [sql.SQL("{} text").format(sql.Identifier(name)) for name in KEEP_AS_JSON.get(table, [])]
             columns += [sql.SQL("_dlt_load_id text not null"), sql.SQL("_dlt_id text not null")]
             cur.execute(sql.SQL("create table {} ({})").format(sql.Identifier(RAW, table), sql.SQL(", ").join(columns)))
+            # The fetch declares `id` unique: dlt indexes it.
+            cur.execute(sql.SQL("create unique index on {} (id)").format(sql.Identifier(RAW, table)))
         cur.execute("""
             create table sync_runs (run_id bigint primary key, mode text, status text, load_id text,
                 published_at timestamptz);
@@ -51,7 +66,11 @@ def create_raw_and_ledger(conn) -> None:
                 planned_requests int, api_requests int, listed_total int, rows_fetched int,
                 cursor_before timestamptz, cursor_after timestamptz, load_id text, error text,
                 started_at timestamptz, finished_at timestamptz, published_at timestamptz,
-                primary key (run_id, table_name))""")
+                primary key (run_id, table_name));
+            create table sync_passes (pass_id bigserial primary key, table_name text not null,
+                kind text not null, started_at timestamptz not null, first_load_id text,
+                position bigint not null default 0, rows_seen bigint not null default 0,
+                listed_total integer, completed_at timestamptz)""")
 
 
 def upsert(cur, table: str, load_id: str, rows: list[dict]) -> None:
@@ -100,18 +119,34 @@ def dbt_build(env: dict, tables: list[str], target: Path) -> tuple[bool, str, di
     return result.returncode == 0, result.stdout + result.stderr, statuses
 
 
+def projects_user(pid: int, uid: int, project: int, **changes) -> dict:
+    return {"id": pid, "user__id": uid, "user__login": f"login{uid}", "project__id": project,
+            "project__slug": f"p{project}", "cursus_ids": "[21]", "status": "in_progress", "final_mark": None,
+            "validated_p": None, "occurrence": 0, "marked_p": False, "marked_at": None, "retriable_at": None,
+            "current_team_id": 4_000_000 + pid, "created_at": "2024-03-01T00:00:00Z",
+            "updated_at": "2024-03-02T00:00:00Z", **changes}
+
+
+def achievements_user(aid: int, uid: int) -> dict:
+    return {"id": aid, "achievement_id": 10_001, "user_id": uid, "login": f"login{uid}", "nbr_of_success": None,
+            "created_at": "2024-04-01T00:00:00Z", "updated_at": "2024-04-01T00:00:00Z"}
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=int, default=0, help="also time projects_users with this many raw rows")
+    scale = parser.parse_args().scale
     base = Path(tempfile.mkdtemp(prefix="ft42-dbt-dev-"))
     port, password = free_port(), "dev"
     warehouse.start_embedded(base / "data", port, password=password)
     try:
-        return check(port, password, base)
+        return check(port, password, base, scale)
     finally:
         warehouse.stop_embedded(base / "data")
         shutil.rmtree(base, ignore_errors=True)
 
 
-def check(port: int, password: str, base: Path) -> int:
+def check(port: int, password: str, base: Path, scale: int) -> int:
     admin = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", password=password, dbname="postgres")
     admin.autocommit = True
     admin.cursor().execute("create database ft42")
@@ -211,7 +246,130 @@ def check(port: int, password: str, base: Path) -> int:
     assert query("select count(*) from projects") == [(20,)]
     assert query("select published_at from sync_tables where run_id = 3") == [(None,)]
     print("run 3 (circuit breaker on projects): ok")
+    check_big_tables(cur, query, build, env)
+    if scale:
+        time_at_scale(cur, query, build, scale)
     return 0
+
+
+def check_big_tables(cur, query, build, env: dict) -> None:
+    """Three runs of the tables kept by passes: rows queryable while the backfill runs, nothing
+    removed before it completes, unchanged rows not rewritten, a row the reconcile pass missed
+    removed, an achievements_user whose user enrols arriving without being listed again."""
+    cur.execute("update sync_tables set status = 'failed' where run_id = 3")
+
+    def passes(run_id: int, load_id: str, chunks: dict[str, tuple[str, list[dict]]]) -> None:
+        cur.execute("insert into sync_runs values (%s, 'incremental', 'running', %s, null)", (run_id, load_id))
+        for table, (mode, rows) in chunks.items():
+            upsert(cur, table, load_id, rows)
+            cur.execute("insert into sync_tables (run_id, table_name, mode, status, load_id) "
+                        "values (%s, %s, %s, 'loaded', %s)", (run_id, table, mode, load_id))
+
+    # Run 4: the backfill begins: a first chunk of each big table, the pass under way. User 106
+    # is not enrolled (yet), 999 never is.
+    cur.execute("insert into sync_passes (table_name, kind, started_at, first_load_id, position) values "
+                "('projects_users', 'backfill', now(), '1764500400.5', 6), "
+                "('achievements_users', 'backfill', now(), '1764500400.5', 3_000_004)")
+    passes(4, "1764500400.5", {
+        "projects_users": ("backfill", [projects_user(pid, 100 + (pid + 1) // 2, 1 + pid % 3) for pid in range(1, 6)]
+                           + [projects_user(6, 101, 90, cursus_ids="[9]", status="finished", final_mark=100,
+                                            validated_p=True, marked_p=True, marked_at="2023-09-30T12:00:00Z")]),
+        "achievements_users": ("backfill", [achievements_user(3_000_000 + n, uid)
+                                            for n, uid in enumerate((101, 102, 106, 999))]),
+    })
+    ok, output, statuses = build(4, BIG)
+    assert ok, output
+    assert query("select id, cursus_ids, validated_p, final_mark from projects_users where id in (1, 6) "
+                 "order by id") == [(1, [21], None, None), (6, [9], True, 100)]
+    assert query("select count(*) from projects_users") == [(6,)]
+    assert sorted(u for (u,) in query("select user_id from achievements_users")) == [101, 102]
+    assert query("select count(*) from sync_tables where run_id = 4 and published_at is not null") == [(2,)]
+    print("run 4 (backfill under way: rows queryable, enrolled users only, arrays): ok")
+    first_ingested = dict(query("select id, ingested_at from projects_users"))
+
+    # Run 5: the backfill's last chunk; the pass completes. Rows 1-6 are not listed again.
+    cur.execute("update sync_tables set status = 'succeeded' where run_id = 4")
+    passes(5, "1764500500.5", {"projects_users": ("backfill", [projects_user(pid, 104, pid) for pid in range(7, 11)])})
+    cur.execute("update sync_passes set completed_at = now(), position = 10 where table_name = 'projects_users'")
+    ok, output, statuses = build(5, ["projects_users"])
+    assert ok, output
+    backfilled = dict(query("select id, ingested_at from projects_users"))
+    assert sorted(backfilled) == list(range(1, 11))
+    assert all(backfilled[pid] == first_ingested[pid] for pid in range(1, 7)), "rows 1-6 were rewritten"
+    print("run 5 (the backfill completes; earlier rows untouched): ok")
+
+    # Run 6: a reconcile pass lists every row again but 3 (deleted by the API, replaced by 11),
+    # with 5 now finished; user 106 enrols (a full cursus_users listing) and their achievement,
+    # listed in run 4, joins achievements_users though its window lists nothing.
+    cur.execute("update sync_tables set status = 'succeeded' where run_id = 5")
+    cur.execute("insert into sync_passes (table_name, kind, started_at, first_load_id, position, completed_at) "
+                "values ('projects_users', 'reconcile', now(), '1764500600.5', 11, now())")
+    reconciled = [projects_user(pid, 100 + (pid + 1) // 2, 1 + pid % 3) for pid in (1, 2, 4)]
+    reconciled += [projects_user(5, 103, 3, status="finished", final_mark=100, validated_p=True, marked_p=True,
+                                 marked_at="2024-03-10T00:00:00Z", updated_at="2024-03-10T00:00:00Z")]
+    reconciled += [projects_user(6, 101, 90, cursus_ids="[9]", status="finished", final_mark=100,
+                                 validated_p=True, marked_p=True, marked_at="2023-09-30T12:00:00Z")]
+    reconciled += [projects_user(pid, 104, pid) for pid in range(7, 11)] + [projects_user(11, 102, 2)]
+    passes(6, "1764500600.5", {
+        "projects_users": ("reconcile", reconciled),
+        "achievements_users": ("incremental", []),  # a window that found nothing
+        "cursus_users": ("full", [cursus_user(1000 + uid, uid, 3.5, SKILLS) for uid in (101, 102, 103, 106)]
+                         + [cursus_user(1105, 105, 0, [], grade=None, blackholed_at=None)]),
+    })
+    env["MAX_REMOVED_SHARE"], share = "0.5", env["MAX_REMOVED_SHARE"]
+    ok, output, statuses = build(6, ["projects_users", "cursus_users", "achievements_users"])
+    env["MAX_REMOVED_SHARE"] = share
+    assert ok, output
+    ingested = dict(query("select id, ingested_at from projects_users"))
+    assert sorted(ingested) == [1, 2, 4, 5, 6, 7, 8, 9, 10, 11], sorted(ingested)
+    # Re-listed with the same values, a row is not rewritten: only the changed and the new move.
+    assert sorted(pid for pid in ingested if ingested[pid] != backfilled.get(pid)) == [5, 11]
+    assert query("select status, final_mark from projects_users where id = 5") == [("finished", 100)]
+    assert sorted(u for (u,) in query("select user_id from achievements_users")) == [101, 102, 106]
+    assert query("select count(*) from sync_tables where run_id = 6 and published_at is not null") == [(3,)]
+    print("run 6 (reconcile: deleted row removed, changed row rewritten, a new enrolment's achievement): ok")
+
+
+def time_at_scale(cur, query, build, rows: int) -> None:
+    """projects_users at `rows` raw rows: a full build, then 1 % changed under a new load id and
+    an incremental build. Prints both and their ratio (the goal: at most 0.2)."""
+    cur.execute(f"drop table projects_users; truncate {RAW}.projects_users; delete from sync_passes")
+    cur.execute(f"""
+        insert into {RAW}.projects_users
+        select n, 100_000 + n / 50, 'login' || (100_000 + n / 50), 1 + n % 600, 'p' || (1 + n % 600),
+            case when n % 10 = 0 then '[9]' else '[21]' end,
+            case when n % 5 = 0 then 'in_progress' else 'finished' end,
+            case when n % 5 = 0 then null else n % 126 end, case when n % 5 = 0 then null else n % 126 >= 50 end,
+            n % 3, n % 5 <> 0, case when n % 5 <> 0 then timestamptz '2024-01-01' + n * interval '1 minute' end,
+            null, 4_000_000 + n, timestamptz '2023-01-01' + n * interval '1 minute',
+            timestamptz '2024-01-01' + n * interval '1 minute', '1764500700.5', 'row-' || n
+        from generate_series(1, {rows}) as n""")
+    cur.execute(f"analyze {RAW}.projects_users")
+    cur.execute("insert into sync_passes (table_name, kind, started_at, first_load_id, position, completed_at) "
+                "values ('projects_users', 'backfill', now(), '1764500700.5', %s, now())", (rows,))
+
+    def timed(run_id: int, load_id: str) -> tuple[float, dict]:
+        cur.execute("insert into sync_runs values (%s, 'incremental', 'running', %s, null)", (run_id, load_id))
+        cur.execute("insert into sync_tables (run_id, table_name, mode, status, load_id) "
+                    "values (%s, 'projects_users', 'reconcile', 'loaded', %s)", (run_id, load_id))
+        started = time.monotonic()
+        ok, output, statuses = build(run_id, ["projects_users"])
+        assert ok, output
+        return time.monotonic() - started, statuses
+
+    full, _ = timed(7, "1764500700.5")
+    assert query("select count(*) from projects_users") == [(rows,)]
+    # 1 % of the rows change (a mark, a status), as an hour's windows and chunks would bring them.
+    cur.execute(f"""
+        update {RAW}.projects_users set status = 'finished', final_mark = 100, validated_p = true,
+            updated_at = now(), _dlt_load_id = '1764500800.5'
+        where id % 100 = 7""")
+    before = query("select max(ingested_at) from projects_users")[0][0]
+    incremental, _ = timed(8, "1764500800.5")
+    changed = query(f"select count(*) from projects_users where ingested_at > '{before.isoformat()}'")[0][0]
+    assert changed == rows // 100, changed
+    print(f"scale ({rows:,} projects_users rows): full build {full:.1f} s, incremental build with 1 % changed "
+          f"{incremental:.1f} s, ratio {incremental / full:.2f} (goal <= 0.2)")
 
 
 if __name__ == "__main__":

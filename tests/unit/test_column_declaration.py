@@ -41,8 +41,8 @@ def disagreements(copy: list[tuple], declared: list[tuple], mart: str) -> list[s
 
 
 def test_the_marts_are_the_tables_of_the_warehouse():
-    assert MARTS == ["achievements", "coalitions", "coalitions_users", "cursus_user_skills", "cursus_users",
-                     "projects", "users"]
+    assert MARTS == ["achievements", "achievements_users", "coalitions", "coalitions_users", "cursus_user_skills",
+                     "cursus_users", "projects", "projects_users", "users"]
     assert sorted(path.stem for path in SNAPSHOTS_DIR.glob("*.yml")) == sorted(SNAPSHOTS)
 
 
@@ -149,11 +149,37 @@ def render_declared_columns(model: str) -> str:
     return str(macros.declared_columns(model))
 
 
+# An array column's raw value is JSON text (`[21, 9]`): brackets become braces, an array literal (`{21, 9}`).
+ARRAY_SELECT = re.compile(r'translate\("(\w+)", ' r"'\[\]', '\{\}'\)::((\w[\w ]*)\[\]) as " r'"(\w+)"')
+
+
+def selected_columns(rendered: str) -> list[tuple[str, str, str] | None]:
+    """(raw column, cast type, column) of each line of a rendered select list; None for a line that is neither
+    a plain cast nor an array's."""
+    selected = []
+    for line in rendered.splitlines():
+        line = line.strip().rstrip(",")
+        if plain := re.fullmatch(r'"(\w+)"::(.+) as "(\w+)"', line):
+            selected.append(plain.groups())
+        elif array := ARRAY_SELECT.fullmatch(line):
+            selected.append((array[1], array[2], array[4]))
+        else:
+            selected.append(None)
+    return selected
+
+
 @pytest.mark.parametrize("mart", [mart for mart in MARTS if mart != "cursus_user_skills"])
 def test_the_staging_model_reads_the_raw_columns_the_fetch_writes_as_the_declared_ones(mart):
-    rendered = [re.fullmatch(r'"(\w+)"::(.+) as "(\w+)"', line.strip().rstrip(","))
-                for line in render_declared_columns(mart).splitlines()]
+    rendered = selected_columns(render_declared_columns(mart))
     assert None not in rendered
-    assert [m.groups() for m in rendered] == [(c.raw_name, c.data_type, c.name) for c in fetched_columns(mart)]
+    assert rendered == [(c.raw_name, c.data_type, c.name) for c in fetched_columns(mart)]
     staging = (DBT_PROJECT_DIR / "models" / "staging" / "ft42" / f"stg_ft42__{mart}.sql").read_text()
     assert f"{{{{ declared_columns('{mart}') }}}}" in staging and f"source('ft42', '{mart}')" in staging
+
+
+def test_an_array_column_is_read_from_its_json_text_not_cast_from_it():
+    # `'[21, 9]'::bigint[]` is an error in PostgreSQL: the raw JSON must be turned into an array literal.
+    assert [c.data_type for c in declared_columns("projects_users") if c.name == "cursus_ids"] == ["bigint[]"]
+    lines = [line.strip().rstrip(",") for line in render_declared_columns("projects_users").splitlines()]
+    cursus_ids = [line for line in lines if line.endswith(' as "cursus_ids"')]
+    assert len(cursus_ids) == 1 and ARRAY_SELECT.fullmatch(cursus_ids[0]), cursus_ids

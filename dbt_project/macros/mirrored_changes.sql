@@ -1,0 +1,64 @@
+{#-
+    The body of a big mirrored mart (incremental, delete+insert on `id`), whose cost follows the
+    change rather than the table: of `current` (the rows the mart must hold, with their
+    `load_id`), only
+      - the rows listed since the mart was last published (`load_id` above
+        `last_published_load`): a few chunks or a window, and
+      - the rows whose key the mart lacks (an anti-join on `id`): rows that became current
+        without being listed again (an achievements_user whose user just enrolled);
+    and of those, the ones that differ from the mart's row (EXCEPT against the mart's rows of
+    those keys only, whole rows, nulls equal), stamped `ingested_at` with the run's start.
+    Unchanged rows are not rewritten and keep their `ingested_at`. The candidates are found by
+    their ids first (the anti-join reads ids only), then read whole; only they are compared
+    (no EXCEPT or sort over the table). `table_name` is the mart (its declared columns, its
+    ledger rows).
+-#}
+{% macro mirrored_changes(current, table_name) -%}
+{%- set data_columns = fetched_column_names(table_name) %}
+
+with
+
+{% if is_incremental() %}
+candidate_ids as (
+
+    -- Keys only: the anti-join reads the ids of both tables, not the rows.
+    select current_rows.id
+    from {{ current }} as current_rows
+    where current_rows.load_id > {{ last_published_load(table_name) }}
+    union
+    select current_rows.id
+    from {{ current }} as current_rows
+    where not exists (select from {{ this }} as mirrored where mirrored.id = current_rows.id)
+
+),
+
+candidates as (
+
+    select {{ data_columns }}
+    from {{ current }} as current_rows
+    where current_rows.id in (select candidate_ids.id from candidate_ids)
+
+),
+
+new_or_changed as (
+
+    select * from candidates
+    except
+    select {{ data_columns }}
+    from {{ this }} as mirrored
+    where mirrored.id in (select candidate_ids.id from candidate_ids)
+
+)
+{% else %}
+new_or_changed as (
+
+    select {{ data_columns }} from {{ current }}
+
+)
+{% endif %}
+
+select
+    *,
+    '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}+00'::timestamptz as ingested_at
+from new_or_changed
+{%- endmacro %}

@@ -1,0 +1,1 @@
+{{ current_rows('projects_users', reference=completed_pass_reference('projects_users')) }}

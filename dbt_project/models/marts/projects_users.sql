@@ -1,0 +1,17 @@
+{#- analyze_if_never_analyzed: statistics from the first build on, or the next build's anti-joins on id probe
+    the index row by row instead of hashing. -#}
+{{
+    config(
+        unique_key='id',
+        pre_hook="{{ remove_departed_rows(this, ref('int_ft42__current_projects_users')) }}",
+        post_hook=[
+            "{{ analyze_if_never_analyzed(this, 'id') }}",
+            "create index if not exists {{ this.identifier }}_user_id_idx on {{ this }} (user_id)",
+            "create index if not exists {{ this.identifier }}_project_id_idx on {{ this }} (project_id)",
+            "create index if not exists {{ this.identifier }}_login_idx on {{ this }} (login)",
+            "create index if not exists {{ this.identifier }}_updated_at_idx on {{ this }} (updated_at)",
+        ],
+    )
+}}
+
+{{ mirrored_changes(ref('int_ft42__current_projects_users'), 'projects_users') }}
