@@ -284,8 +284,10 @@ class Bench:
     def admin(self, statement: str):
         return self.server.admin(statement)
 
-    def fresh_target(self, api_url: str) -> dict:
-        """Env for one run: a new database, new dlt state, new run log."""
+    def fresh_target(self, api_url: str, tables: str = "users") -> dict:
+        """Env for one run: a new database, new dlt state, new run log. `tables` is the sync's
+        TABLES: `users` alone for the scenarios measured against the users-only baseline, ""
+        for every table."""
         # One database name for every run: dbt hashes the profile (database included) and would
         # parse the whole project again on every run if it changed, which `make sync` never does.
         self.admin(f"drop database if exists {self.dbname} with (force)")
@@ -297,7 +299,7 @@ class Bench:
             "LANG": "C.UTF-8", "API_ROOT": api_url, "CLIENT_ID": CLIENT_ID,
             "CLIENT_SECRET": CLIENT_SECRET, "CLIENT_SECRET_NEXT": "", "DB_HOST": self.server.host,
             "DB_PORT": str(self.server.port), "DB_USER": self.server.user, "DB_PASSWORD": self.server.password,
-            "DB_NAME": self.dbname, "USERS_SCHEMA": "public", "RAW_SCHEMA": "ft42_raw",
+            "DB_NAME": self.dbname, "USERS_SCHEMA": "public", "RAW_SCHEMA": "ft42_raw", "TABLES": tables,
             "DLT_DATA_DIR": str(run_dir / "dlt"), "SYNC_LOG_FILE": str(run_dir / "update_users.log"),
             # dbt's log, out of the checkout's dbt_project/. Its target/ is the sync's own
             # (--target-path, per server: partial parsing works across the session's runs).
@@ -317,6 +319,16 @@ class Bench:
                 return [(ms, calls, text.replace("|", "\\|")) for ms, calls, text in cur.fetchall()]
         except psycopg2.Error:
             return None  # installed but not loaded (shared_preload_libraries), or not ours to read
+        finally:
+            conn.close()
+
+    def query(self, statement: str) -> list[tuple]:
+        """The rows of one read-only statement in the session's database (a run kept with `keep=True`)."""
+        conn = self.server.connect(self.dbname)
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute(statement)
+                return cur.fetchall()
         finally:
             conn.close()
 

@@ -17,7 +17,11 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 RESULTS_TITLE = "# Sync benchmark"
 RESULTS_INTRO = (
     "One section per PostgreSQL server, each the latest full `make bench` against it: the embedded "
-    "server by default, `DB_HOST=… make bench` for another (see the README's Performance section).")
+    "server by default, `DB_HOST=… make bench` for another (see the README's Performance section). "
+    "A section headed `every table alone` is scenario 5 run by itself (`--only-every-table`), newer "
+    "than its server's full section: the next full run, which measures scenario 5 too, replaces it.")
+ALONE = ("Scenario 5 alone (`--only-every-table`): the other sections of this file are older runs of the "
+         "whole bench, from before every table was synced.")
 
 
 def table(rows: list[list[str]], head: list[str]) -> str:
@@ -46,12 +50,30 @@ def sections(document: str) -> dict[str, str]:
     return {part.splitlines()[0]: part.rstrip("\n") for part in parts if part.startswith("## ")}
 
 
+def alone_heading(heading: str) -> str:
+    """The section of scenario 5 run alone on the server whose full runs go to `heading`."""
+    return f"{heading}: every table alone"
+
+
+def _document(kept: dict[str, str]) -> str:
+    order = sorted(kept, key=lambda heading: ("(embedded)" not in heading, heading))  # the default first
+    return "\n\n".join([RESULTS_TITLE, RESULTS_INTRO, *(kept[heading] for heading in order)]) + "\n"
+
+
 def with_section(document: str, section: str) -> str:
     """`document` (RESULTS.md's text, or "") with `section` replacing the one of the same heading."""
     kept = sections(document)
     kept[section.splitlines()[0]] = section.rstrip("\n")
-    order = sorted(kept, key=lambda heading: ("(embedded)" not in heading, heading))  # the default first
-    return "\n\n".join([RESULTS_TITLE, RESULTS_INTRO, *(kept[heading] for heading in order)]) + "\n"
+    return _document(kept)
+
+
+def without_section(document: str, heading: str) -> str:
+    """`document` without the section headed `heading` (unchanged if it has none)."""
+    kept = sections(document)
+    if heading not in kept:
+        return document
+    del kept[heading]
+    return _document(kept)
 
 
 def last_duration(document: str, heading: str) -> str | None:
