@@ -189,12 +189,12 @@ def _record_plans(ledger: Ledger, run_id: int, plans: list[TablePlan], report: S
         if plan.mode is None:
             report.tables[plan.table] = TableOutcome(None, "not due")
             continue
-        # A big table plans its window and its share of a pass; listed_total is what the pass has left.
-        pass_requests, pass_left = (plan.pass_.requests, plan.pass_.remaining) if plan.pass_ else (0, None)
+        planned, listed = plan.requests, plan.total
+        if plan.pass_:  # a big table: its window (if any) and its share of the pass, which has `remaining` left
+            planned = (planned or 0) + plan.pass_.requests
+            listed = listed if listed is not None else plan.pass_.remaining
         ledger.plan_table(run_id, plan.table, plan.mode, cursor_before=plan.cursor_before,
-                          listed_total=plan.total if plan.total is not None else pass_left,
-                          planned_requests=(plan.requests or 0) + pass_requests if plan.requests is not None
-                          or plan.pass_ else None, deferred=plan.deferred)
+                          listed_total=listed, planned_requests=planned, deferred=plan.deferred)
         if plan.deferred:
             report.tables[plan.table] = TableOutcome(plan.mode, "deferred", plan.deferred)
 
