@@ -67,25 +67,32 @@ def _database_error(error: psycopg2.Error, db: DbSettings) -> str:
 
 
 def describe_failure(failure: PipelineStepFailed, api_root: str, db: DbSettings) -> str:
+    """The line for a dlt step that failed: one table's fetch, normalise or load."""
     step = {"extract": "fetch", "normalize": "normalise", "load": "load"}.get(failure.step, failure.step)
+    return describe_step_failure(step, failure, api_root, db, "the table was not changed")
+
+
+def describe_step_failure(step: str, failure: BaseException, api_root: str, db: DbSettings, unchanged: str) -> str:
+    """`<step> failed: <what, where>; <advice>; <unchanged>` for the first error in the chain
+    that says something a person can act on."""
     for error in _chain(failure):
         if isinstance(error, (BadRecord, RateBudgetExceeded, ApiMisbehaved)):
-            return f"{step} failed: {error}; the table was not changed"
+            return f"{step} failed: {error}; {unchanged}"
         if isinstance(error, HTTPError) and error.response is not None:
             status = error.response.status_code
             advice = _ADVICE.get(status, "the API had a problem; run again later")
             if "Retry-After" in error.response.headers:
                 advice += f" (Retry-After: {error.response.headers['Retry-After']} s)"
             return (f"{step} failed: {error.request.method} {_endpoint(error.response.url)} answered "
-                    f"{status} {error.response.reason}; {advice}; the table was not changed")
+                    f"{status} {error.response.reason}; {advice}; {unchanged}")
         if isinstance(error, (ConnectionError, Timeout)):
             request = f"{error.request.method} {_endpoint(error.request.url)} " if error.request else ""
             return (f"{step} failed: {request}got no answer from {api_root} ({type(error).__name__}) "
-                    "after retrying; check API_ROOT and the network; the table was not changed")
+                    f"after retrying; check API_ROOT and the network; {unchanged}")
         if isinstance(error, psycopg2.Error):
-            return f"{step} failed: {_database_error(error, db)}; the table was not changed"
+            return f"{step} failed: {_database_error(error, db)}; {unchanged}"
     root = list(_chain(failure))[-1]
-    return f"{step} failed: {without_row_data(_first_line(root))} ({type(root).__name__}); the table was not changed"
+    return f"{step} failed: {without_row_data(_first_line(root))} ({type(root).__name__}); {unchanged}"
 
 
 def describe_error(error: BaseException, db: DbSettings | None) -> str:

@@ -74,7 +74,8 @@ def print_plan(full: bool | None = None, tables: list[str] | None = None) -> int
         print("sizes unknown: CLIENT_ID / CLIENT_SECRET not set, so the API was not asked")
     for plan in plans:
         print(plan.line())
-    planned = [plan.requests for plan in plans if plan.runs and plan.requests is not None]
+    planned = [(plan.requests or 0) + (plan.pass_.requests if plan.pass_ else 0) for plan in plans
+               if plan.runs and (plan.requests is not None or plan.pass_)]
     if planned:
-        print(f"requests: {sum(planned)} planned for {len(planned)} listings")
+        print(f"requests: {sum(planned)} planned for {len(planned)} tables")
     return 0

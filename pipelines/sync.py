@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from . import users_changes, warehouse
 from .dbt_build import BuildOutcome, PrewarmedDbt
-from .failures import SyncFailed, describe_error, without_row_data
+from .failures import SyncFailed, describe_error, describe_step_failure, without_row_data
 from .ft42 import Ft42Api, connect_api, listing_size
 from .ft42.declaration import Listing, listings
 from .ledger import Ledger, RunCounts
@@ -163,7 +163,11 @@ def _sync_into(db: DbSettings, settings: Settings, log: RunLog, guard: RunGuard,
         guard.on_end(lambda _reason: dbt.kill())  # first: its open transaction must not commit
         try:
             guard.step = "planning"
-            plans = size_plans(settings, api, plans)
+            try:
+                plans = size_plans(settings, api, plans)
+            except Exception as failure:  # the API is needed for every table: nothing can go ahead
+                raise SyncFailed(describe_step_failure("planning", failure, settings.api.root, db,
+                                                       "no table was changed")) from failure
             _record_plans(ledger, run_id, plans, report, log)
             failed = _fetch_and_build(settings, db, api, dbt, ledger, locked, run_id, plans, report, log, guard)
         except Exception as failure:

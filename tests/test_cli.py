@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import socket
 import subprocess
@@ -62,12 +61,13 @@ def test_help_on_every_command_prints_usage_and_starts_nothing(tmp_path):
     listener.sock.close()
 
 
-def test_tables_accepts_only_users_and_says_so():
-    result = subprocess.run([PYTHON, "-m", "pipelines.cli", "sync", "--tables", "projects"], cwd=ROOT,
+def test_tables_accepts_the_declared_tables_only_and_lists_them():
+    result = subprocess.run([PYTHON, "-m", "pipelines.cli", "sync", "--tables", "users", "projets"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "invalid choice: 'projects'" in result.stderr
-    assert "only `users`" in subprocess.run([PYTHON, "-m", "pipelines.cli", "sync", "--help"], cwd=ROOT,
-                                            capture_output=True, text=True, timeout=60).stdout
+    assert result.returncode == 2 and "invalid choice: 'projets'" in result.stderr
+    usage = subprocess.run([PYTHON, "-m", "pipelines.cli", "sync", "--help"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60).stdout
+    assert all(table in usage for table in ("users", "cursus_users", "coalitions_users", "projects_users"))
 
 
 def ft42(project, *args, **extra_env) -> subprocess.CompletedProcess:
@@ -80,27 +80,31 @@ def tables(project) -> list[tuple]:
                          "where table_schema not in ('pg_catalog', 'information_schema') order by 1, 2")
 
 
-def test_plan_shows_mode_window_and_listing_size_and_changes_nothing(project):
+def test_plan_shows_each_tables_plan_and_size_and_changes_nothing(project):
     students = len(project.emulator.matching_users())
-    result = ft42(project, "plan")
+    result = ft42(project, "plan", TABLES="")  # every table
     assert result.returncode == 0, result.stderr
-    assert "mode       full (no full listing has succeeded on this database yet)" in result.stdout
-    assert f"listing    {students} users: {math.ceil(students / 100)} requests of 100 users" in result.stdout
+    assert (f"users: full (never listed on this database yet), {students} records in {students // 100 + 1} "
+            "requests") in result.stdout
+    assert "projects_users: backfill (no pass has listed the whole table yet); backfill pass starts" in result.stdout
     assert tables(project) == []  # not even the ledger
-    lists = [path for method, path, _ in project.emulator.request_log if method == "GET"]
-    assert len(lists) == 1 and "page[size]=1" in lists[0].replace("%5B", "[").replace("%5D", "]")
+    lists = [path.replace("%5B", "[").replace("%5D", "]") for method, path, _ in project.emulator.request_log
+             if method == "GET"]
+    assert lists and all("page[size]=1" in path for path in lists)  # one size request per listing, no page
 
-    assert project.sync().returncode == 0
+    assert project.sync(TABLES="users,cursus_users").returncode == 0
     before = (tables(project), project.query("select * from sync_runs"))
-    result = ft42(project, "plan")
+    result = ft42(project, "plan", "--tables", "users", "cursus_users", "coalitions")
     assert result.returncode == 0, result.stderr
-    assert "mode       incremental (users changed since" in result.stdout
-    assert "window     users changed from" in result.stdout
+    assert "users: incremental (changed since" in result.stdout
+    assert "cursus_users: not due (listed " in result.stdout
+    assert "coalitions: full (never listed on this database yet), 350 records in 4 requests" in result.stdout
+    assert "projects" not in result.stdout
     assert (tables(project), project.query("select * from sync_runs")) == before
-    assert "mode       full (asked for with FULL=1)" in ft42(project, "plan", "--full").stdout
+    assert "users: full (asked for with FULL=1)" in ft42(project, "plan", "--full").stdout
 
     no_credentials = ft42(project, "plan", CLIENT_ID="", CLIENT_SECRET="")
-    assert no_credentials.returncode == 0 and "listing    unknown: CLIENT_ID / CLIENT_SECRET not set" in \
+    assert no_credentials.returncode == 0 and "sizes unknown: CLIENT_ID / CLIENT_SECRET not set" in \
         no_credentials.stdout
 
 
@@ -154,6 +158,6 @@ def test_run_sync_returns_what_the_run_did_and_leaves_the_process_as_it_was(proj
 
     failed = run_sync_in(project, CLIENT_SECRET="wrong-secret", RUNTIME__REQUEST_MAX_ATTEMPTS="1")
     assert failed["outcome"] == "failed" and failed["exit_code"] == 1 and failed["mode"] == "incremental"
-    assert failed["error"].startswith("fetch failed: POST /oauth/token answered 401")
+    assert failed["error"].startswith("planning failed: POST /oauth/token answered 401")
     assert failed["run_id"] == project.query("select max(run_id) from sync_runs where status = 'failed'")[0][0]
     assert f"Update failed: {failed['error']}" in project.log_text
