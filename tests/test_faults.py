@@ -90,7 +90,8 @@ def test_a_listing_of_whole_pages_ends_on_an_empty_page(project):
         emulator.remove_user(user_id)
     emulator.reset_log()
     synced(project)
-    pages = [unquote(path) for _, path, _ in emulator.request_log if "/users" in path]
+    listed = [unquote(path) for _, path, _ in emulator.request_log if "/users" in path]
+    pages = [path for path in listed if "page[size]=1" not in path]  # not the size request
     assert len(pages) == len(students) // 100 + 1 >= 3
     assert f"range[id]={students[-1] + 1}," in pages[-1]
     assert users_table(project) == api_truth(project)
@@ -124,11 +125,6 @@ def _down_after_three(emu):
     emu.down_after = 3
 
 
-def _budget_for_three_more(emu):
-    used = sum(1 for _, path, status in emu.request_log if path.startswith("/v2/") and status == 200)
-    emu.rate_per_hour = used + 4  # the next listing's first page, then three more
-
-
 def _bad_wallet(emu):
     emu.update_user(emu.matching_users()[7]["id"], wallet="abc")
 
@@ -141,7 +137,6 @@ FAILING_FAULTS = {
     "API down after 3 requests": (_down_after_three, {}, "GET /v2/cursus/21/users?"),
     "API answers 503 to everything": (lambda emu: setattr(emu, "error_rate_5xx", 1.0), {}, "answered 50"),
     "hourly budget spent": (lambda emu: setattr(emu, "rate_per_hour", 5), {}, "hourly request budget is spent"),
-    "hourly budget too small for the listing": (_budget_for_three_more, {}, "only 3 of the hourly budget"),
     "a value that cannot be coerced": (_bad_wallet, {}, "has wallet='abc', expected a whole number"),
     "a listing that fails a data test": (_created_after_updated, {},
                                          "dbt build failed: expression_is_true_int_ft42__current_students_updated_at"),
@@ -164,6 +159,23 @@ def test_unrecoverable_faults_change_nothing_and_say_why(project, inject, env, r
     assert reason in failure_line(result)
     assert "Traceback" not in result.stderr
     assert table_bytes(project) == before
+
+
+def test_a_listing_the_hourly_budget_cannot_finish_waits_for_a_later_run(project):
+    synced(project)
+    before = table_bytes(project)
+    make_truth_move(project)
+    emu = project.emulator
+    used = sum(1 for _, path, status in emu.request_log if path.startswith("/v2/") and status == 200)
+    emu.rate_per_hour = used + 4  # the size request, then three more: not the whole listing
+
+    result = synced(project, FULL="1")
+    assert "Plan users: waits for a later run: needs " in result.stdout
+    assert table_bytes(project) == before
+    assert project.query("select status from sync_tables order by run_id desc limit 1") == [("deferred",)]
+    emu.next_hour()
+    synced(project, FULL="1")
+    assert users_table(project) == api_truth(project)
 
 
 def test_a_second_sync_while_one_runs_exits_at_once_with_its_own_code(project):
