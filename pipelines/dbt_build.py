@@ -109,8 +109,11 @@ def _exit_if_the_sync_goes_first(build_done: threading.Event) -> None:
 
 
 def _built_below(manifest, unique_id: str) -> list[str]:
-    """The models and snapshots downstream of a node: what its failure keeps from being built."""
-    seen, todo = set(), [unique_id]
+    """The models and snapshots downstream of a node: what its failure keeps from being built (or,
+    for a data test, what it vouches for: everything below the models it tests)."""
+    node = manifest.nodes.get(unique_id)
+    start = list(node.depends_on.nodes) if node is not None and node.resource_type == "test" else []
+    seen, todo = set(start), [unique_id, *start]
     while todo:
         for child in manifest.child_map.get(todo.pop(), []):
             if child not in seen:

@@ -250,8 +250,10 @@ def _fetch_and_build(settings: Settings, db: DbSettings, api: Ft42Api, dbt: Prew
         before = users_changes.read_state(locked, db) if "users" in loaded else None
         outcome = build_tables(dbt, list(loaded), run_id)
         for table in loaded:
-            if outcome.node_status.get(table) not in ("success", "pass"):
+            if outcome.node_status.get(table) not in ("success", "pass") or outcome.failures_of(table):
                 failed[table] = _dbt_failure(table, outcome)
+        if not outcome.success and not failed.keys() & loaded.keys():
+            failed["dbt"] = _dbt_failure("dbt", outcome)  # a failure no table owns still fails the run
         if before is not None and "users" not in failed:
             changes = users_changes.changes_since(locked, db, before)
             log(f"Users: {changes}")

@@ -3,6 +3,10 @@
     cursus_users build (`stg_ft42__cursus_users+`) does not take coalitions_users with it, nor a
     failed one stop it: this table is published whenever its own listing completes.
 -#}
+-- The relationships test on coalition_id reads raw coalitions: depending on it too is what lets
+-- that test hold back `coalitions_users` (dbt build only lets a test block the nodes that
+-- depend on all of its parents).
+-- depends_on: {{ source('ft42', 'coalitions') }}
 
 with
 
