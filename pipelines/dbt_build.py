@@ -23,6 +23,9 @@ from .run_log import dbt_event_logger
 from .settings import DATA_DIR, DBT_PROJECT_DIR, DbSettings, Settings
 from .warehouse import dbt_environment
 
+# A listing's staging model: `stg_ft42__<table>`; everything built for a table hangs off it.
+STAGING_PREFIX = "stg_ft42__"
+
 
 def dbt_target_path(db: DbSettings) -> Path:
     """dbt's build output, one folder per warehouse: its partial-parse cache is only valid for
@@ -47,14 +50,15 @@ class BuildOutcome:
     success: bool
     failure_messages: list[str] = field(default_factory=list)  # "node: message", of each node that errored or failed
     node_status: dict[str, str] = field(default_factory=dict)  # each built node's name: success, error, fail, skipped…
-    # Each failed node's name: the models and snapshots it kept from being built (empty when the
-    # project did not parse, and nothing is known).
-    blocked_by: dict[str, list[str]] = field(default_factory=dict)
+    # Each failed node's name: the tables whose listings it is built from (the `stg_ft42__<table>`
+    # models upstream of it, or itself). Empty when the project did not parse: nothing is known.
+    tables_of_failure: dict[str, list[str]] = field(default_factory=dict)
 
-    def failures_of(self, model: str) -> list[str]:
-        """The failure messages that explain why `model` was not built."""
+    def failures_of(self, table: str) -> list[str]:
+        """The failure messages that spoil `table`'s build: of its own models, tests and snapshot,
+        or of a table made from its rows (cursus_user_skills from cursus_users)."""
         return [message for message in self.failure_messages
-                if (node := message.split(": ", 1)[0]) == model or model in self.blocked_by.get(node, [model])]
+                if table in self.tables_of_failure.get(message.split(": ", 1)[0], [table])]
 
 
 class PrewarmedDbt:
@@ -108,19 +112,16 @@ def _exit_if_the_sync_goes_first(build_done: threading.Event) -> None:
         os._exit(1)
 
 
-def _built_below(manifest, unique_id: str) -> list[str]:
-    """The models and snapshots downstream of a node: what its failure keeps from being built (or,
-    for a data test, what it vouches for: everything below the models it tests)."""
-    node = manifest.nodes.get(unique_id)
-    start = list(node.depends_on.nodes) if node is not None and node.resource_type == "test" else []
-    seen, todo = set(start), [unique_id, *start]
+def _listings_above(manifest, unique_id: str) -> list[str]:
+    """The tables whose staging models (`stg_ft42__<table>`) are upstream of a node, or are it."""
+    seen, todo = {unique_id}, [unique_id]
     while todo:
-        for child in manifest.child_map.get(todo.pop(), []):
-            if child not in seen:
-                seen.add(child)
-                todo.append(child)
-    return sorted(manifest.nodes[child].name for child in seen
-                  if child in manifest.nodes and manifest.nodes[child].resource_type in ("model", "snapshot"))
+        for parent in manifest.parent_map.get(todo.pop(), []):
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return sorted(manifest.nodes[node].name.removeprefix(STAGING_PREFIX) for node in seen
+                  if node in manifest.nodes and manifest.nodes[node].name.startswith(STAGING_PREFIX))
 
 
 def _worker(answer_fd: int, target_path: Path) -> int:
@@ -155,7 +156,7 @@ def _worker(answer_fd: int, target_path: Path) -> int:
             "success": result.success,
             "failure_messages": [f"{node.node.name}: {node.message or node.status}" for node in failed],
             "node_status": {node.node.name: str(node.status) for node in nodes},
-            "blocked_by": {node.node.name: _built_below(manifest, node.node.unique_id) for node in failed}
+            "tables_of_failure": {node.node.name: _listings_above(manifest, node.node.unique_id) for node in failed}
             if manifest is not None else {},
         }))
     # The sync has its answer and does not wait for these: dbt's record of the run, for tooling.

@@ -17,7 +17,7 @@ import psycopg2
 import pyarrow as pa
 
 from . import users_changes, warehouse
-from .dbt_build import BuildOutcome, PrewarmedDbt
+from .dbt_build import STAGING_PREFIX, BuildOutcome, PrewarmedDbt
 from .failures import SyncFailed, describe_error, describe_step_failure, without_row_data
 from .ft42 import Ft42Api, connect_api, listing_size
 from .ft42.declaration import Listing, listings
@@ -66,10 +66,19 @@ def selected_listings(names: tuple[str, ...] | None) -> list[Listing]:
 
 def plan_tables(settings: Settings, history, pass_state, now: datetime) -> list[TablePlan]:
     """Each selected table's plan: due or not, full, incremental or backfill (from its `history`
-    and, for a big table, its `pass_state`)."""
-    return [plan_table(listing, history(listing.table), settings.sync, now,
-                       pass_state(listing.table) if listing.keep_current == "backfill" else None)
-            for listing in selected_listings(settings.sync.tables)]
+    and, for a big table, its `pass_state`). A table whose models need another's rows waits
+    until that one has been listed, or is listed in this run."""
+    plans = [plan_table(listing, history(listing.table), settings.sync, now,
+                        pass_state(listing.table) if listing.keep_current == "backfill" else None)
+             for listing in selected_listings(settings.sync.tables)]
+    listed_now = {plan.table for plan in plans if plan.mode is not None}
+    for index, plan in enumerate(plans):
+        missing = [table for table in plan.listing.needs
+                   if table not in listed_now and history(table).last_full_at is None]
+        if plan.mode is not None and missing:
+            plans[index] = replace(plan, deferred=f"its models need {', '.join(missing)}, never listed here: "
+                                                  f"add it to TABLES")
+    return plans
 
 
 def run_mode(plans: list[TablePlan]) -> str:
@@ -84,14 +93,20 @@ def size_plans(settings: Settings, api: Ft42Api, plans: list[TablePlan]) -> list
     plans = list(plans)
     budget_left = None
     for index, plan in enumerate(plans):
-        if plan.mode in ("full", "incremental"):
-            size = listing_size(api, plan.listing, settings.api.cursus_id, plan.updated_between)
-            plan = plans[index] = replace(plan, total=size.total)
-            budget_left = size.budget_left
-        if plan.pass_ is not None:
-            size = listing_size(api, plan.listing, settings.api.cursus_id, after_id=plan.pass_.after_id)
-            plans[index] = replace(plan, pass_=replace(plan.pass_, remaining=size.total))
-            budget_left = size.budget_left
+        if not plan.runs:
+            continue
+        try:
+            if plan.mode in ("full", "incremental"):
+                size = listing_size(api, plan.listing, settings.api.cursus_id, plan.updated_between)
+                plan = plans[index] = replace(plan, total=size.total)
+                budget_left = size.budget_left
+            if plan.pass_ is not None:
+                size = listing_size(api, plan.listing, settings.api.cursus_id, after_id=plan.pass_.after_id)
+                plans[index] = replace(plan, pass_=replace(plan.pass_, remaining=size.total))
+                budget_left = size.budget_left
+        except Exception as failure:  # this table only: the others may still be planned
+            plans[index] = replace(plan, error=describe_step_failure(
+                "planning", failure, settings.api.root, settings.db, "the table was not changed"))
     return fit_budget(plans, budget_left)
 
 
@@ -112,7 +127,7 @@ def build_tables(dbt: PrewarmedDbt, loaded: list[str], run_id: int) -> BuildOutc
     """One dbt build of the loaded tables' models, tests and snapshots."""
     # On a terminal dbt's own lines show each model and test as it runs; under cron, one line.
     quiet = [] if interactive() else ["--quiet"]
-    selection = [f"stg_ft42__{table}+" for table in loaded]
+    selection = [f"{STAGING_PREFIX}{table}+" for table in loaded]
     # Unit tests check the models' logic, not this run's data: `make test` runs them.
     return dbt.build([*quiet, "build", "--exclude-resource-type", "unit_test", "--select", *selection],
                      {"FT42_RUN_ID": str(run_id)})
@@ -163,13 +178,9 @@ def _sync_into(db: DbSettings, settings: Settings, log: RunLog, guard: RunGuard,
         guard.on_end(lambda _reason: dbt.kill())  # first: its open transaction must not commit
         try:
             guard.step = "planning"
-            try:
-                plans = size_plans(settings, api, plans)
-            except Exception as failure:  # the API is needed for every table: nothing can go ahead
-                raise SyncFailed(describe_step_failure("planning", failure, settings.api.root, db,
-                                                       "no table was changed")) from failure
-            _record_plans(ledger, run_id, plans, report, log)
-            failed = _fetch_and_build(settings, db, api, dbt, ledger, locked, run_id, plans, report, log, guard)
+            plans = size_plans(settings, api, plans)
+            failed = _record_plans(ledger, run_id, plans, report, log)
+            failed |= _fetch_and_build(settings, db, api, dbt, ledger, locked, run_id, plans, report, log, guard)
         except Exception as failure:
             report.counts = replace(report.counts, api_requests=api.adapter.requests_sent)
             with suppress(psycopg2.Error):  # a database that went away cannot take the record
@@ -187,7 +198,10 @@ def _sync_into(db: DbSettings, settings: Settings, log: RunLog, guard: RunGuard,
         locked.close()
 
 
-def _record_plans(ledger: Ledger, run_id: int, plans: list[TablePlan], report: SyncReport, log: RunLog) -> None:
+def _record_plans(ledger: Ledger, run_id: int, plans: list[TablePlan], report: SyncReport,
+                  log: RunLog) -> dict[str, str]:
+    """Log and record each table's plan; return the tables that could not be planned, and why."""
+    failed = {}
     for plan in plans:
         log(f"Plan {plan.line()}")
         if plan.mode is None:
@@ -201,6 +215,11 @@ def _record_plans(ledger: Ledger, run_id: int, plans: list[TablePlan], report: S
                           listed_total=listed, planned_requests=planned, deferred=plan.deferred)
         if plan.deferred:
             report.tables[plan.table] = TableOutcome(plan.mode, "deferred", plan.deferred)
+        if plan.error:
+            failed[plan.table] = plan.error
+            ledger.finish_table(run_id, plan.table, error=plan.error)
+            report.tables[plan.table] = TableOutcome(plan.mode, "failed", plan.error)
+    return failed
 
 
 def _fetch_and_build(settings: Settings, db: DbSettings, api: Ft42Api, dbt: PrewarmedDbt, ledger: Ledger, locked,
@@ -250,7 +269,7 @@ def _fetch_and_build(settings: Settings, db: DbSettings, api: Ft42Api, dbt: Prew
         before = users_changes.read_state(locked, db) if "users" in loaded else None
         outcome = build_tables(dbt, list(loaded), run_id)
         for table in loaded:
-            if outcome.node_status.get(table) not in ("success", "pass") or outcome.failures_of(table):
+            if outcome.node_status.get(table) != "success" or outcome.failures_of(table):
                 failed[table] = _dbt_failure(table, outcome)
         if not outcome.success and not failed.keys() & loaded.keys():
             failed["dbt"] = _dbt_failure("dbt", outcome)  # a failure no table owns still fails the run

@@ -62,6 +62,7 @@ class TablePlan:
     total: int | None = None  # X-Total of the listing's query, once asked
     deferred: str | None = None  # why it waits for a later run although due
     pass_: PassPlan | None = None  # a big table's pass, resumed or started with the budget left
+    error: str | None = None  # why it could not be planned (its size request failed)
 
     @property
     def table(self) -> str:
@@ -73,7 +74,7 @@ class TablePlan:
 
     @property
     def runs(self) -> bool:
-        return self.mode is not None and self.deferred is None
+        return self.mode is not None and self.deferred is None and self.error is None
 
     @property
     def requests(self) -> int | None:
@@ -87,6 +88,8 @@ class TablePlan:
         """One log line: what the run does with this table, and why."""
         if self.mode is None:
             return f"{self.table}: not due ({self.reason})"
+        if self.error:
+            return f"{self.table}: {self.error}"
         what = f"{self.mode} ({self.reason})"
         size = "" if self.total is None else f", {self.total} records in {self.requests} requests"
         if self.deferred:

@@ -158,6 +158,6 @@ def test_run_sync_returns_what_the_run_did_and_leaves_the_process_as_it_was(proj
 
     failed = run_sync_in(project, CLIENT_SECRET="wrong-secret", RUNTIME__REQUEST_MAX_ATTEMPTS="1")
     assert failed["outcome"] == "failed" and failed["exit_code"] == 1 and failed["mode"] == "incremental"
-    assert failed["error"].startswith("planning failed: POST /oauth/token answered 401")
+    assert failed["error"].startswith("users: planning failed: POST /oauth/token answered 401")
     assert failed["run_id"] == project.query("select max(run_id) from sync_runs where status = 'failed'")[0][0]
     assert f"Update failed: {failed['error']}" in project.log_text

@@ -63,6 +63,9 @@ class Listing:
     # Fields (dotted paths) the API sends and the table deliberately does not store, nor anything
     # below them: not reported as fields the API added.
     ignore: tuple[str, ...] = field(default=())
+    # Tables whose rows its models read (coalitions_users keeps the memberships of cursus_users'
+    # users): it waits until they have been listed once.
+    needs: tuple[str, ...] = field(default=())
 
     def path(self, cursus_id: int) -> str:
         return self.route.format(cursus_id=cursus_id)
@@ -101,6 +104,7 @@ def listing_of(model: str, yml: Path | None = None) -> Listing | None:
         max_age_hours=declared.get("max_age_hours"),
         keep_as_json=tuple(declared.get("keep_as_json") or ()),
         ignore=tuple(declared.get("ignore") or ()),
+        needs=tuple(declared.get("needs") or ()),
     )
 
 

@@ -51,8 +51,8 @@ def test_the_circuit_breaker_says_how_to_accept_a_real_exodus():
 
 def test_a_table_is_told_only_the_failures_that_kept_it_from_being_built():
     outcome = BuildOutcome(False, ["unique_stg_ft42__projects_id: Got 2 results", "coalitions: relation gone"],
-                           blocked_by={"unique_stg_ft42__projects_id": ["int_ft42__current_projects", "projects"],
-                                       "coalitions": []})
+                           tables_of_failure={"unique_stg_ft42__projects_id": ["projects"],
+                                              "coalitions": ["coalitions"]})
     assert _dbt_failure("projects", outcome) == "dbt build failed: unique_stg_ft42__projects_id: Got 2 results"
     assert _dbt_failure("coalitions", outcome) == "dbt build failed: coalitions: relation gone"
 
