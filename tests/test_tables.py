@@ -1,0 +1,129 @@
+"""Issue 12: every declared table mirrors its API listing, all columns, through changes of every
+kind; each table is published or kept on its own; TABLES and `ft42 plan` touch what they say.
+
+The truth is the emulator's (helpers.truth_rows), compared column by column with what PostgreSQL
+returns for every declared data column (helpers.assert_mirrors)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from conftest import ROOT
+from helpers import (
+    FAST_RETRIES,
+    age_last_listings,
+    assert_mirrors,
+    differences,
+    fail_listing,
+    failure_line,
+    plan_lines,
+    sync_tables,
+    synced,
+    table_rows,
+    table_state,
+    truth_rows,
+)
+
+from pipelines.ft42.declaration import listings, marts
+
+LISTED = [listing.table for listing in listings()]
+NEW_SKILLS = [{"id": 4, "name": "Unix", "level": 7.45}, {"id": 17, "name": "Object-oriented programming",
+                                                          "level": 12.3}]
+
+
+@pytest.fixture
+def emulator(five_page_emulator):
+    return five_page_emulator
+
+
+def change_everything(emu) -> dict:
+    """Changes of every kind the issue names; returns what changed, by kind."""
+    students = [user["id"] for user in emu.matching_users()]
+    enrolments = {enrolment["user"]["id"]: enrolment for enrolment in emu.listing("cursus_users")}
+    memberships = list(emu.listing("coalitions_users"))
+    coalitions = [coalition["id"] for coalition in emu.listing("coalitions")]
+    # Level, skills and blackhole are computed server-side: the enrolment's updated_at stays.
+    levelled = [enrolments[user_id]["id"] for user_id in students[3::60]]
+    for n, enrolment_id in enumerate(levelled):
+        emu.set_level(enrolment_id, 10.5 + n / 100, skills=NEW_SKILLS, blackholed_at="2027-03-01T00:00:00.000Z")
+    unenrolled, removed = students[10], students[20]
+    emu.unenrol(enrolments[unenrolled]["id"])  # leaves cursus_users, users and coalitions_users
+    emu.remove_user(removed)  # gone from every listing
+    added = emu.add_students(2)  # new students, with new enrolments
+    gone_membership, rescored = memberships[5]["id"], [m["id"] for m in memberships[30::90]]
+    emu.remove_coalitions_user(gone_membership)
+    joined = emu.add_coalitions_user(students[40], coalitions[3])["id"]
+    for membership_id in rescored:
+        emu.set_coalitions_user_score(membership_id, 4242)  # moves its updated_at
+    for coalition_id in coalitions[::50]:
+        emu.set_coalition_score(coalition_id, 123456)
+    return {"levelled": levelled, "unenrolled": unenrolled, "removed": removed, "added": added,
+            "gone_membership": gone_membership, "joined": joined, "rescored": rescored}
+
+
+def column(project, table: str, name: str, where: str, ids) -> dict:
+    return dict(project.query(f"select {where}, {name} from {table} where {where} = any(%s)", (list(ids),)))
+
+
+def make(project, *args, **env) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "-s", *args], cwd=ROOT, env={**project.env, **env}, capture_output=True,
+                          text=True, timeout=300)
+
+
+def all_state(project) -> dict[str, list]:
+    return {table: table_state(project, table) for table in [*marts(), "sync_runs", "sync_tables"]}
+
+
+def test_every_table_mirrors_the_api_through_changes_of_every_kind(project):
+    emu = project.emulator
+    synced(project)
+    assert_mirrors(project)
+    assert all(table_rows(project, table) for table in marts()), "a table the truth fills is empty"
+    levels_before = dict(project.query("select id, level from cursus_users"))
+    changed = change_everything(emu)
+
+    # `ft42 plan`: one line per listed table, and nothing written.
+    before = all_state(project)
+    plan = make(project, "plan")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    table_lines = [line for line in plan.stdout.splitlines() if line.split(":")[0] in LISTED]
+    assert sorted(line.split(":")[0] for line in table_lines) == sorted(LISTED), plan.stdout
+    assert all_state(project) == before
+
+    # An ordinary run: incremental tables catch what moves updated_at, coalitions are listed every
+    # run; full tables not yet due keep what they had.
+    result = synced(project)
+    plans = plan_lines(result.stdout)
+    assert plans["cursus_users"].startswith("not due") and plans["projects"].startswith("not due"), plans
+    assert plans["coalitions"].startswith("full") and plans["coalitions_users"].startswith("incremental"), plans
+    assert_mirrors(project, ["coalitions", "projects", "achievements"])
+    truth = {row[0]: row for row in truth_rows(emu, "coalitions_users")}
+    held = {row[0]: row for row in table_rows(project, "coalitions_users")}
+    assert {held[i] for i in [*changed["rescored"], changed["joined"]]} == \
+           {truth[i] for i in [*changed["rescored"], changed["joined"]]}
+    assert changed["gone_membership"] in held  # a deletion shows only in a full listing
+    users = {row[0] for row in table_rows(project, "users")}
+    assert set(changed["added"]) <= users and changed["removed"] in users
+    assert column(project, "cursus_users", "level", "id", changed["levelled"]) == \
+           {i: levels_before[i] for i in changed["levelled"]}  # its updated_at did not move
+
+    # cursus_users' last listing is older than its max_age_hours: the next run lists it in full.
+    age_last_listings(project, "cursus_users", 6)
+    untouched = {table: table_state(project, table) for table in ["projects", "achievements", "coalitions"]}
+    emu.reset_log()
+    result = synced(project, TABLES="users,cursus_users")
+    assert plan_lines(result.stdout).keys() == {"users", "cursus_users"}
+    assert plan_lines(result.stdout)["cursus_users"].startswith("full"), result.stdout
+    assert_mirrors(project, ["cursus_users", "cursus_user_skills"])
+    assert {table: table_state(project, table) for table in untouched} == untouched
+    asked = {path.split("?")[0] for _, path, _ in emu.request_log if path.startswith("/v2/")}
+    assert asked == {"/v2/cursus/21/users", "/v2/cursus/21/cursus_users"}
+    assert set(sync_tables(project)) == {"users", "cursus_users"}
+
+    # FULL=1: every listing in full, and every change is caught, deletions included.
+    synced(project, FULL="1")
+    assert_mirrors(project)
+    held = {row[0] for row in table_rows(project, "coalitions_users")}
+    assert changed["gone_membership"] not in held
+    assert not {changed["removed"], changed["unenrolled"]} & {row[0] for row in table_rows(project, "users")}
