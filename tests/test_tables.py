@@ -7,6 +7,7 @@ returns for every declared data column (helpers.assert_mirrors)."""
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 
 import pytest
 from conftest import ROOT
@@ -17,6 +18,7 @@ from helpers import (
     differences,
     fail_listing,
     failure_line,
+    kill_sync_while_it_writes,
     plan_lines,
     sync_tables,
     synced,
@@ -60,6 +62,17 @@ def change_everything(emu) -> dict:
         emu.set_coalition_score(coalition_id, 123456)
     return {"levelled": levelled, "unenrolled": unenrolled, "removed": removed, "added": added,
             "gone_membership": gone_membership, "joined": joined, "rescored": rescored}
+
+
+def move_what_an_ordinary_run_sees(emu) -> None:
+    """Changes that need no full listing once a table is due: scores, levels, new students."""
+    for enrolment in list(emu.listing("cursus_users"))[::70]:
+        emu.set_level(enrolment["id"], 3.21, skills=NEW_SKILLS)
+    for membership in list(emu.listing("coalitions_users"))[::80]:
+        emu.set_coalitions_user_score(membership["id"], 555)
+    for coalition in list(emu.listing("coalitions"))[::60]:
+        emu.set_coalition_score(coalition["id"], 654321)
+    emu.add_students(1)
 
 
 def column(project, table: str, name: str, where: str, ids) -> dict:
@@ -127,3 +140,54 @@ def test_every_table_mirrors_the_api_through_changes_of_every_kind(project):
     held = {row[0] for row in table_rows(project, "coalitions_users")}
     assert changed["gone_membership"] not in held
     assert not {changed["removed"], changed["unenrolled"]} & {row[0] for row in table_rows(project, "users")}
+
+
+def test_a_table_whose_listing_fails_is_kept_as_it_was_and_the_others_are_published(project):
+    emu = project.emulator
+    synced(project)
+    move_what_an_ordinary_run_sees(emu)
+    # coalitions: the API answers 500 to each of its pages, whatever the retries; coalitions_users:
+    # one record the sync cannot store (a score that is no number; its updated_at moves).
+    fail_listing(emu, "coalitions")
+    bad_membership = next(emu.listing("coalitions_users"))["id"]
+    emu.set_coalitions_user_score(bad_membership, "lots")
+    failing = ["coalitions", "coalitions_users"]
+    before = {table: table_state(project, table) for table in failing}
+
+    result = project.sync(FULL="1", **FAST_RETRIES)
+    assert result.returncode != 0
+    line = failure_line(result)
+    assert "coalitions: " in line and "500" in line, line
+    assert f"coalitions_user {bad_membership} has score='lots', expected a whole number" in line, line
+    assert [log_line for log_line in project.log_text.splitlines() if "Update failed" in log_line] == [line]
+    assert {table: table_state(project, table) for table in failing} == before
+    assert_mirrors(project, [table for table in marts() if table not in failing])
+    statuses = {table: row["status"] for table, row in sync_tables(project).items()}
+    assert statuses == {table: "failed" if table in failing else "succeeded" for table in LISTED}
+
+    # The API mends: an ordinary run lists coalitions (every run) and coalitions_users' window
+    # since its last success, and completes both.
+    del emu.resource_page  # the emulator's own again
+    emu.set_coalitions_user_score(bad_membership, 77)
+    result = synced(project)
+    assert {table: row["status"] for table, row in sync_tables(project).items() if table in failing} == \
+           {table: "succeeded" for table in failing}
+    assert_mirrors(project)
+
+
+def test_a_run_killed_in_its_dbt_build_leaves_each_table_whole_and_the_next_run_completes_them(project):
+    emu = project.emulator
+    synced(project)
+    change_everything(emu)
+    before = {table: table_state(project, table) for table in marts()}
+    # A run that lists every table, killed (SIGKILL) while dbt waits to write cursus_users.
+    kill_sync_while_it_writes(replace(project, env={**project.env, "FULL": "1"}), "public.cursus_users")
+    assert table_state(project, "cursus_users") == before["cursus_users"]
+    assert table_state(project, "cursus_user_skills") == before["cursus_user_skills"]
+    for table in marts():  # each table is its last run's, or the killed run's, whole
+        assert table_state(project, table) == before[table] or not differences(project, table), table
+
+    synced(project, FULL="1")  # the command again
+    assert_mirrors(project)
+    killed_run = project.query("select min(run_id) + 1 from sync_tables")[0][0]
+    assert {row["status"] for row in sync_tables(project, killed_run).values()} == {"interrupted"}
