@@ -45,23 +45,30 @@ def change_everything(emu) -> dict:
     enrolments = {enrolment["user"]["id"]: enrolment for enrolment in emu.listing("cursus_users")}
     memberships = list(emu.listing("coalitions_users"))
     coalitions = [coalition["id"] for coalition in emu.listing("coalitions")]
+    memberships_of: dict[int, list[int]] = {}
+    for membership in memberships:
+        memberships_of.setdefault(membership["user_id"], []).append(membership["id"])
+    # Students with memberships, so that leaving shows in coalitions_users too.
+    unenrolled, removed, quitter = [user_id for user_id in students if user_id in memberships_of][10:40:10]
     # Level, skills and blackhole are computed server-side: the enrolment's updated_at stays.
     levelled = [enrolments[user_id]["id"] for user_id in students[3::60]]
     for n, enrolment_id in enumerate(levelled):
         emu.set_level(enrolment_id, 10.5 + n / 100, skills=NEW_SKILLS, blackholed_at="2027-03-01T00:00:00.000Z")
-    unenrolled, removed = students[10], students[20]
     emu.unenrol(enrolments[unenrolled]["id"])  # leaves cursus_users, users and coalitions_users
     emu.remove_user(removed)  # gone from every listing
     added = emu.add_students(2)  # new students, with new enrolments
-    gone_membership, rescored = memberships[5]["id"], [m["id"] for m in memberships[30::90]]
+    gone_membership = memberships_of[quitter][0]
     emu.remove_coalitions_user(gone_membership)
-    joined = emu.add_coalitions_user(students[40], coalitions[3])["id"]
+    joined = emu.add_coalitions_user(students[5], coalitions[3])["id"]
+    staying = [m["id"] for m in memberships if m["user_id"] not in (unenrolled, removed, quitter)]
+    rescored = staying[::90]
     for membership_id in rescored:
         emu.set_coalitions_user_score(membership_id, 4242)  # moves its updated_at
     for coalition_id in coalitions[::50]:
         emu.set_coalition_score(coalition_id, 123456)
     return {"levelled": levelled, "unenrolled": unenrolled, "removed": removed, "added": added,
-            "gone_membership": gone_membership, "joined": joined, "rescored": rescored}
+            "gone_membership": gone_membership, "joined": joined, "rescored": rescored,
+            "unenrolled_memberships": memberships_of[unenrolled]}
 
 
 def move_what_an_ordinary_run_sees(emu) -> None:
@@ -138,7 +145,7 @@ def test_every_table_mirrors_the_api_through_changes_of_every_kind(project):
     synced(project, FULL="1")
     assert_mirrors(project)
     held = {row[0] for row in table_rows(project, "coalitions_users")}
-    assert changed["gone_membership"] not in held
+    assert not {changed["gone_membership"], *changed["unenrolled_memberships"]} & held
     assert not {changed["removed"], changed["unenrolled"]} & {row[0] for row in table_rows(project, "users")}
 
 
@@ -191,3 +198,20 @@ def test_a_run_killed_in_its_dbt_build_leaves_each_table_whole_and_the_next_run_
     assert_mirrors(project)
     killed_run = project.query("select min(run_id) + 1 from sync_tables")[0][0]
     assert {row["status"] for row in sync_tables(project, killed_run).values()} == {"interrupted"}
+
+
+@pytest.mark.xfail(strict=True, reason="a failed size request (planning) fails the whole run, unnamed, "
+                                       "and no table is published")
+def test_a_table_whose_size_request_fails_is_kept_and_the_others_are_published(project):
+    emu = project.emulator
+    synced(project)
+    move_what_an_ordinary_run_sees(emu)
+    fail_listing(emu, "coalitions", pages_only=False)  # its one-record size request too
+    before = table_state(project, "coalitions")
+    result = project.sync(**FAST_RETRIES)
+    assert result.returncode != 0
+    assert failure_line(result).split("Update failed: ", 1)[1].startswith("coalitions: "), result.stderr
+    assert table_state(project, "coalitions") == before
+    statuses = {table: row["status"] for table, row in sync_tables(project).items()}
+    assert statuses == {"users": "succeeded", "coalitions": "failed", "coalitions_users": "succeeded"}
+    assert_mirrors(project, ["coalitions_users"])
