@@ -202,16 +202,34 @@ def test_a_run_killed_in_its_dbt_build_leaves_each_table_whole_and_the_next_run_
 
 @pytest.mark.xfail(strict=True, reason="a failed size request (planning) fails the whole run, unnamed, "
                                        "and no table is published")
-def test_a_table_whose_size_request_fails_is_kept_and_the_others_are_published(project):
-    emu = project.emulator
-    synced(project)
-    move_what_an_ordinary_run_sees(emu)
-    fail_listing(emu, "coalitions", pages_only=False)  # its one-record size request too
-    before = table_state(project, "coalitions")
+def test_a_table_whose_size_request_fails_fails_alone(project):
+    fail_listing(project.emulator, "coalitions", pages_only=False)  # its one-record size request too
     result = project.sync(**FAST_RETRIES)
     assert result.returncode != 0
     assert failure_line(result).split("Update failed: ", 1)[1].startswith("coalitions: "), result.stderr
-    assert table_state(project, "coalitions") == before
     statuses = {table: row["status"] for table, row in sync_tables(project).items()}
-    assert statuses == {"users": "succeeded", "coalitions": "failed", "coalitions_users": "succeeded"}
-    assert_mirrors(project, ["coalitions_users"])
+    assert statuses == {table: "failed" if table == "coalitions" else "succeeded" for table in LISTED}
+    assert_mirrors(project, [table for table in marts() if table != "coalitions"])
+
+
+@pytest.mark.xfail(strict=True, reason="cursus_user_skills fails in dbt (skills not an array) and the run "
+                                       "still ends `Update complete` with exit 0")
+def test_skills_the_models_cannot_read_fail_the_run_in_one_line(project):
+    emu = project.emulator
+    enrolment = next(emu.listing("cursus_users"))["id"]
+    emu.set_level(enrolment, 5.5, skills={"id": 1, "name": "Unix", "level": 2})  # an object, not an array
+    result = project.sync()
+    assert result.returncode != 0 and "Update complete" not in result.stdout, result.stdout
+    assert "cursus_user" in failure_line(result)
+    assert_mirrors(project, ["users", "achievements", "coalitions", "coalitions_users", "projects"])
+
+
+@pytest.mark.xfail(strict=True, reason="TABLES=coalitions_users before cursus_users was ever listed: dbt's "
+                                       "'relation ft42_raw.cursus_users does not exist'")
+def test_coalitions_users_alone_on_a_new_database_says_what_to_do_or_is_empty(project):
+    result = project.sync(TABLES="coalitions_users")
+    if result.returncode == 0:  # no enrolment known yet: no membership of the cursus's users
+        assert table_rows(project, "coalitions_users") == set()
+    else:
+        line = failure_line(result)
+        assert "cursus_users" in line and "does not exist" not in line and "Database Error" not in line, line
