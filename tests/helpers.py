@@ -8,10 +8,11 @@ import signal
 import subprocess
 import time
 from datetime import datetime
+from decimal import Decimal
 
 from conftest import ROOT
 
-from pipelines.ft42.declaration import declared_columns
+from pipelines.ft42.declaration import declared_columns, fetched_columns, marts
 
 # `users` as declared (dbt_project/models/marts/users.yml): (name, type as information_schema
 # reports it), in order.
@@ -120,3 +121,127 @@ def synced(project, **env):
     result = project.sync(**FAST_RETRIES, **env)
     assert result.returncode == 0, result.stdout + result.stderr
     return result
+
+
+# ---------------------------------------------------------------- every table against the API's truth
+
+def _api_value(record: dict, path: tuple[str, ...]):
+    value = record
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _as_postgres_returns(value, data_type: str):
+    """An API value as psycopg2 reads it back from a column of `data_type`."""
+    if value is None:
+        return None
+    if data_type == "timestamp with time zone":
+        return instant(value)
+    if data_type == "numeric":
+        # The JSON number's text, exactly: what a numeric column holds for it.
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    return value
+
+
+def truth_records(emulator, table: str) -> list[dict]:
+    """What the table's rows come from, as the issue defines each table (not as the project's
+    declarations say to fetch it: a filter dropped from a yml must show as a difference)."""
+    if table == "users":
+        return emulator.matching_users()  # cursus 21, kind student, not alumni
+    if table == "cursus_user_skills":
+        # One record per skill of an enrolment: `id` the enrolment's, `skills` the one skill.
+        return [{"id": enrolment["id"], "skills": skill}
+                for enrolment in emulator.listing("cursus_users") for skill in enrolment["skills"] or []]
+    if table == "coalitions_users":
+        enrolled = {enrolment["user"]["id"] for enrolment in emulator.listing("cursus_users")}
+        return [membership for membership in emulator.listing("coalitions_users")
+                if membership["user_id"] in enrolled]
+    return list(emulator.listing(table))  # the cursus's own (cursus 21) where the route has one
+
+
+def truth_rows(emulator, table: str) -> set[tuple]:
+    """Every declared data column of `table`, row by row, as the API's truth says it must be."""
+    columns = fetched_columns(table)
+    return {tuple(_as_postgres_returns(_api_value(record, column.api_path), column.data_type)
+                  for column in columns)
+            for record in truth_records(emulator, table)}
+
+
+def table_rows(project, table: str) -> set[tuple]:
+    names = ", ".join(column.name for column in fetched_columns(table))
+    rows = project.query(f"select {names} from {table}")
+    held = set(rows)
+    assert len(held) == len(rows), f"{table} holds duplicate rows"
+    return held
+
+
+def differences(project, table: str) -> str:
+    """'' when `table` holds exactly the truth; else what differs, a few rows each way."""
+    held, truth = table_rows(project, table), truth_rows(project.emulator, table)
+    if held == truth:
+        return ""
+    extra, missing = sorted(held - truth, key=repr), sorted(truth - held, key=repr)
+    return (f"{table}: {len(extra)} rows not in the truth (e.g. {extra[:3]}), "
+            f"{len(missing)} rows of the truth missing (e.g. {missing[:3]})")
+
+
+def assert_mirrors(project, tables=None) -> None:
+    """Each table (default: every table the project publishes) equals the API's truth, all columns."""
+    tables = marts() if tables is None else tables
+    problems = [problem for table in tables if (problem := differences(project, table))]
+    assert not problems, "\n".join(problems)
+
+
+def table_state(project, table: str) -> list[tuple]:
+    """Every value and row version (xmin) of any table: equal means not touched at all."""
+    return project.query(f"select t::text, xmin::text from {table} t order by 1")
+
+
+def sync_tables(project, run_id=None) -> dict[str, dict]:
+    """The last run's (or `run_id`'s) rows of sync_tables, by table."""
+    columns = ["table_name", "mode", "status", "planned_requests", "api_requests", "listed_total",
+               "rows_fetched", "error", "published_at"]
+    rows = project.query(
+        f"select {', '.join(columns)} from sync_tables "
+        "where run_id = coalesce(%s, (select max(run_id) from sync_tables))", (run_id,))
+    return {row[0]: dict(zip(columns, row)) for row in rows}
+
+
+def plan_lines(text: str) -> dict[str, str]:
+    """The `Plan <table>: …` lines of a run's output, by table (the last of each)."""
+    found = {}
+    for line in text.splitlines():
+        if "] Plan " in line:
+            table, _, what = line.split("] Plan ", 1)[1].partition(": ")
+            found[table] = what
+    return found
+
+
+def fail_listing(emulator, resource: str, status: int = 500, pages_only: bool = True) -> None:
+    """From now on every request for `resource`'s pages (or, `pages_only=False`, any of its
+    requests, the size request too) is answered `status`, while other listings answer normally."""
+    page_of = emulator.resource_page
+
+    def failing(name, query):
+        if name == resource and (query.per_page > 1 or not pages_only):
+            emulator.answer_next("list", status=status, body=b"<html>oops</html>",
+                                 headers={"Content-Type": "text/html"}, times=1)
+        return page_of(name, query)
+    emulator.resource_page = failing
+
+
+def execute(project, statement: str, params=()) -> None:
+    """One statement, committed (Project.query reads only)."""
+    conn = project.server.connect(project.database)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(statement, params)
+    finally:
+        conn.close()
+
+
+def age_last_listings(project, table: str, hours: float) -> None:
+    """As if `table`'s listings had started `hours` earlier: the plan's clock, without waiting."""
+    execute(project, "update sync_tables set started_at = started_at - make_interval(secs => %s) "
+                     "where table_name = %s", (hours * 3600, table))
