@@ -12,6 +12,15 @@ from pipelines.ft42.declaration import listings, marts
 from scripts.ft42_emulator import Emulator
 
 PER_HOUR = 30  # enough for the six size requests and every listing but the largest (achievements)
+# Issue 12's tables: the big ones share the budget through their passes (test_backfill.py).
+LISTED = [listing.table for listing in listings() if listing.keep_current != "backfill"]
+MARTS = [table for table in marts() if table not in {"projects_users", "achievements_users"}]
+
+
+@pytest.fixture
+def project(project):
+    project.env["TABLES"] = ",".join(LISTED)
+    return project
 
 
 @pytest.fixture
@@ -48,9 +57,8 @@ def check_budget_kept(project, result) -> set[str]:
 def test_tables_that_do_not_fit_the_hourly_budget_wait_for_the_next_hour(project):
     result = synced(project)
     waiting = check_budget_kept(project, result)
-    listed = [listing.table for listing in listings()]
-    assert waiting and "users" not in waiting and len(waiting) < len(listed), result.stdout
-    assert_mirrors(project, [table for table in marts() if table not in waiting])
+    assert waiting and "users" not in waiting and len(waiting) < len(LISTED), result.stdout
+    assert_mirrors(project, [table for table in MARTS if table not in waiting])
 
     project.emulator.next_hour()
     project.emulator.reset_log()
