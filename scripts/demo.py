@@ -5,7 +5,7 @@ passed", between them), then `ft42 status` (the big tables' backfill: rows so fa
 its end, runs left) and each table's row count.
 
     DEMO_STUDENTS   students in the emulator (40335)
-    DEMO_RUNS       syncs to run (3)
+    DEMO_RUNS       syncs to run (2)
     DEMO_BUDGET     requests an hour (1200, the real API's); 0 = unlimited, every table in one run
 
 Requests are not paced per second (the real API's 2 a second would make each run ten minutes).
@@ -26,7 +26,7 @@ from pipelines.ft42.declaration import marts
 from pipelines.settings import PROJECT_ROOT, load_settings
 
 STUDENTS = int(os.environ.get("DEMO_STUDENTS", "40335"))
-RUNS = int(os.environ.get("DEMO_RUNS", "3"))
+RUNS = int(os.environ.get("DEMO_RUNS", "2"))
 BUDGET = int(os.environ.get("DEMO_BUDGET", "1200"))
 DEMO_CLIENT_ID, DEMO_CLIENT_SECRET = "demo-uid", "demo-secret"
 
