@@ -10,16 +10,23 @@ Prints `listening on URL`, then answers one line per command:
     count       -> JSON {"total", "token", "list_ok", "list_429", "other", "cpu_s"} since the last reset
     reset       -> ok                        (clears the request log)
     mutate PCT  -> ok N                      (changes PCT % of the listed students; bumps updated_at)
+    mutate-tables PCT -> ok {table: N}       (also PCT % of cursus_users, coalitions_users, projects_users)
+    next_hour   -> ok                        (the hourly budget starts afresh, like SIGUSR1)
+    rate-per-hour N -> ok                    (the hourly budget from now on; 0 = unlimited)
+    pages       -> JSON {route: {"pages", "size_requests", "window_pages"}} of the 200 list answers
     quit / EOF  -> stops
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import sys
 import time
+from collections import defaultdict
+from urllib.parse import unquote, urlsplit
 
 from scripts.ft42_emulator import Emulator
 
@@ -49,6 +56,43 @@ def mutate(emu: Emulator, percent: float, rng: random.Random) -> int:
     return len(chosen)
 
 
+def pages(emu: Emulator) -> dict:
+    """Per route, the list answers (200) since the last reset: one-record size requests, pages of
+    an `updated_at` window, and the other pages (full listings, chunks of a pass)."""
+    routes = defaultdict(lambda: {"pages": 0, "size_requests": 0, "window_pages": 0})
+    for method, path, status in list(emu.request_log):
+        if method != "GET" or not path.startswith("/v2/") or status != 200:
+            continue
+        url = urlsplit(unquote(path))
+        counts = routes[url.path.removeprefix("/v2/")]
+        if "page[size]=1&" in url.query + "&":
+            counts["size_requests"] += 1
+        elif "range[updated_at]" in url.query:
+            counts["window_pages"] += 1
+        else:
+            counts["pages"] += 1
+    return dict(routes)
+
+
+def mutate_tables(emu: Emulator, percent: float, rng: random.Random) -> dict[str, int]:
+    """`mutate` plus the same share of the other tables whose changes move `updated_at`: a grade,
+    a coalition score, a project's mark (every PCT-th row of each listing, spread over the ids)."""
+    step = round(100 / percent)
+    changed = {"users": mutate(emu, percent, rng)}
+    edits = {
+        "cursus_users": lambda row: emu.update_cursus_user(row["id"], grade=rng.choice(["Learner", "Member"])),
+        "coalitions_users": lambda row: emu.set_coalitions_user_score(row["id"], rng.randint(0, 9_999)),
+        "projects_users": lambda row: emu.update_projects_user(row["id"], status="finished",
+                                                               final_mark=rng.randint(50, 125)),
+    }
+    for table, edit in edits.items():
+        chosen = [row for row in itertools.islice(emu.listing(table), step // 2, None, step)]
+        for row in chosen:
+            edit(row)
+        changed[table] = len(chosen)
+    return changed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--students", type=int, required=True)
@@ -75,6 +119,16 @@ def main() -> int:
                 print("ok", flush=True)
             elif command == "mutate":
                 print(f"ok {mutate(emu, float(rest[0].rstrip('%')), rng)}", flush=True)
+            elif command == "mutate-tables":
+                print(f"ok {json.dumps(mutate_tables(emu, float(rest[0].rstrip('%')), rng))}", flush=True)
+            elif command == "next_hour":
+                emu.next_hour()
+                print("ok", flush=True)
+            elif command == "rate-per-hour":
+                emu.rate_per_hour = int(rest[0])
+                print("ok", flush=True)
+            elif command == "pages":
+                print(json.dumps(pages(emu)), flush=True)
             elif command == "quit":
                 break
             else:

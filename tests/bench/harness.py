@@ -117,10 +117,10 @@ class DescendantPeaks:
         return sum(self.peaks_kib.values()) / 1024
 
 
-def run_child(module: str, env: dict, code: Path, log) -> Run:
-    """Run `python -m module` from the code in `code` to completion, timing it and its output."""
+def run_child(module: str, env: dict, code: Path, log, args: tuple[str, ...] = ()) -> Run:
+    """Run `python -m module args…` from the code in `code` to completion, timing it and its output."""
     started = time.monotonic()
-    proc = subprocess.Popen([PY, "-m", module], cwd=code, env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([PY, "-m", module, *args], cwd=code, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     descendants = DescendantPeaks(proc.pid)
     marks, lines = {}, []
@@ -136,7 +136,8 @@ def run_child(module: str, env: dict, code: Path, log) -> Run:
     descendants_mb = descendants.stop()
     proc.returncode = os.waitstatus_to_exitcode(status)
     proc.stdout.close()
-    log.write(f"\n===== {module} ({Path(env['DLT_DATA_DIR']).parent.name}): {wall:.2f}s rc={proc.returncode}\n")
+    run_dir = Path(env["DLT_DATA_DIR"]).parent.name if "DLT_DATA_DIR" in env else " ".join(args)
+    log.write(f"\n===== {module} ({run_dir}): {wall:.2f}s rc={proc.returncode}\n")
     log.writelines(lines)
     log.flush()
     if proc.returncode:
@@ -166,6 +167,9 @@ class EmulatorProcess:
 
     def count(self) -> dict:
         return json.loads(self.ask("count"))
+
+    def pages(self) -> dict:
+        return json.loads(self.ask("pages"))
 
     def close(self) -> None:
         try:
@@ -336,6 +340,13 @@ class Bench:
         """Drop the run's database (400k users take space) and its dlt state."""
         self.admin(f"drop database {self.dbname} with (force)")
         shutil.rmtree(Path(env["DLT_DATA_DIR"]).parent, ignore_errors=True)
+
+    def measure_command(self, module: str, *args: str) -> Run:
+        """`python -m module args…` with no settings but its own (a developer tool that starts
+        its own database)."""
+        env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(self.workdir)), "LANG": "C.UTF-8",
+               "DBT_LOG_PATH": str(self.workdir / "dbt-logs")}
+        return run_child(module, env, self.code, self.log, args)
 
     def measure(self, module: str, env: dict, keep: bool = False) -> Run:
         run = run_child(module, env, self.code, self.log)

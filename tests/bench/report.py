@@ -18,10 +18,16 @@ RESULTS_TITLE = "# Sync benchmark"
 RESULTS_INTRO = (
     "One section per PostgreSQL server, each the latest full `make bench` against it: the embedded "
     "server by default, `DB_HOST=… make bench` for another (see the README's Performance section). "
-    "A section headed `every table alone` is scenario 5 run by itself (`--only-every-table`), newer "
-    "than its server's full section: the next full run, which measures scenario 5 too, replaces it.")
-ALONE = ("Scenario 5 alone (`--only-every-table`): the other sections of this file are older runs of the "
-         "whole bench, from before every table was synced.")
+    "A section headed `every table alone` (scenario 5, `--only-every-table`) or `big tables alone` "
+    "(scenarios 6-8, `--only-big-tables`) is those scenarios run by themselves, newer than its server's "
+    "full section: the next full run, which measures them too, replaces it.")
+EVERY_TABLE, BIG_TABLES = "every table", "big tables"
+ALONE = {
+    EVERY_TABLE: ("Scenario 5 alone (`--only-every-table`): the other sections of this file are older runs "
+                  "of the whole bench, from before every table was synced."),
+    BIG_TABLES: ("Scenarios 6-8 alone (`--only-big-tables`): the other sections of this file are older runs "
+                 "of the whole bench, from before the big tables were synced."),
+}
 
 
 def table(rows: list[list[str]], head: list[str]) -> str:
@@ -50,9 +56,9 @@ def sections(document: str) -> dict[str, str]:
     return {part.splitlines()[0]: part.rstrip("\n") for part in parts if part.startswith("## ")}
 
 
-def alone_heading(heading: str) -> str:
-    """The section of scenario 5 run alone on the server whose full runs go to `heading`."""
-    return f"{heading}: every table alone"
+def alone_heading(heading: str, scenarios: str = EVERY_TABLE) -> str:
+    """The section of `scenarios` (a key of ALONE) run alone on the server whose full runs go to `heading`."""
+    return f"{heading}: {scenarios} alone"
 
 
 def _document(kept: dict[str, str]) -> str:

@@ -4,6 +4,7 @@
     python -m tests.bench.run_bench --quick    # smoke test of the harness: 1 run, small sizes
     python -m tests.bench.run_bench --ref HEAD # the committed code, not a tree being edited
     python -m tests.bench.run_bench --only-every-table   # scenario 5 alone, in a section of its own
+    python -m tests.bench.run_bench --only-big-tables    # scenarios 6-8 alone, likewise
     DB_HOST=db.example DB_PORT=5432 DB_USER=bench DB_PASSWORD=… python -m tests.bench.run_bench
 
 The server is a fresh embedded PostgreSQL in a temp dir, or the one DB_HOST names (DB_PORT,
@@ -24,6 +25,14 @@ each process it starts (the sync's dbt process), read from /proc while it runs.
 5. full sync of every table (TABLES empty; 1-4 sync users alone, as the baseline does):
    requests vs Σ ceil(X-Total / 100) over the listings, peak RSS, at 40k   target: ≤ 1.02 ×; ≤ 400 MB
    wall time at 2 req/s vs requests / 2 s, at the rate scenario's 4,000     target: ≤ 1.10 × floor
+6. backfill of the big tables (projects_users, achievements_users), every table, at 40k: two runs
+   on 1,200 req/h, `next_hour` between: requests / budget each run          target: ≥ 0.95 ×, no 429
+   rows per page of the passes' chunks, peak RSS                           target: ≥ 99; ≤ 500 MB
+7. every table once the backfill is complete, after 1 % of the rows changed, at 4,000 (the
+   backfill to completion at 40k would take most of the bench): requests (windows vs the
+   reconcile passes' spare budget) and wall time                           information
+8. dbt on projects_users at 50 rows a student (~2M): full build, then 1 % changed
+   (tests/dbt_dev/mirror_check.py --scale)                                 target: ≤ 0.2 × full
 plus a profile of one sync (dlt's step trace, dbt's log) to show where the time goes.
 
 This module is the command line; harness.py runs the processes and databases, scenarios.py
@@ -42,6 +51,8 @@ from pipelines.settings import ConfigError
 from tests.bench.harness import FULL, QUICK, ROOT, Bench, BenchFailed, EmulatorProcess, Sizes, server_from_environment
 from tests.bench.report import (
     ALONE,
+    BIG_TABLES,
+    EVERY_TABLE,
     RESULTS,
     alone_heading,
     code_version,
@@ -54,9 +65,12 @@ from tests.bench.report import (
 )
 from tests.bench.scenarios import (
     profile,
+    scenario_big_tables,
+    scenario_dbt_at_scale,
     scenario_every_table,
     scenario_full,
     scenario_incremental,
+    scenario_incremental_every_table,
     scenario_memory,
     scenario_rate,
 )
@@ -68,8 +82,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, help="runs per scenario (default 3, quick 1)")
     parser.add_argument("--ref", help="benchmark this commit (exported with git archive), "
                         "not the working tree")
-    parser.add_argument("--only-every-table", action="store_true",
-                        help="scenario 5 alone (every table); written to a section of its own")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--only-every-table", action="store_const", const=EVERY_TABLE, dest="only",
+                      help="scenario 5 alone (every table); written to a section of its own")
+    only.add_argument("--only-big-tables", action="store_const", const=BIG_TABLES, dest="only",
+                      help="scenarios 6-8 alone (the big tables); written to a section of its own")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     if args.runs:
@@ -90,7 +107,7 @@ def main() -> int:
         print(f"{heading[3:]}: its last full bench took {took_before or '(none recorded yet)'}; "
               f"child output in {bench.log.name}", flush=True)
         rows, steps = [], None
-        if not args.only_every_table:
+        if args.only is None:
             with EmulatorProcess(bench, sizes.full) as emu:
                 print("1. full sync vs baseline ...", flush=True)
                 rows, full = scenario_full(bench, emu)
@@ -102,20 +119,28 @@ def main() -> int:
             rows += scenario_rate(bench)
             print("4. memory at 10× ...", flush=True)
             rows += scenario_memory(bench, full)
-        print("5. every table ...", flush=True)
-        rows += scenario_every_table(bench)
+        if args.only in (None, EVERY_TABLE):
+            print("5. every table ...", flush=True)
+            rows += scenario_every_table(bench)
+        if args.only in (None, BIG_TABLES):
+            print("6. backfill of the big tables ...", flush=True)
+            rows += scenario_big_tables(bench)
+            print("7. every table after 1 % changed ...", flush=True)
+            rows += scenario_incremental_every_table(bench)
+            print("8. dbt on projects_users at scale ...", flush=True)
+            rows += scenario_dbt_at_scale(bench)
         about = machine(bench, args.ref, code, load)
         rows.sort(key=lambda row: row.scenario.split(".")[0])  # stable: scenario order, as run
     finally:
         bench.close()
 
-    section = alone_heading(heading) if args.only_every_table else heading
+    section = heading if args.only is None else alone_heading(heading, args.only)
     report = "\n\n".join([
         f"{section}{' (--quick)' if args.quick else ''}",
         f"`{' '.join(['python -m tests.bench.run_bench', *sys.argv[1:]])}` — median of "
         f"{sizes.runs} run(s) per measure, fresh database each run; "
         f"took {(time.monotonic() - started) / 60:.1f} min.",
-        *([ALONE] if args.only_every_table else []),
+        *([ALONE[args.only]] if args.only else []),
         about,
         "### Results",
         table([row.cells() for row in rows], ["scenario", "measure", "median", "min", "max", "target", "met"]),
@@ -124,8 +149,9 @@ def main() -> int:
     print("\n" + report)
     if not args.quick:
         document = RESULTS.read_text() if RESULTS.exists() else ""
-        if not args.only_every_table:  # this run measured scenario 5 too: its run alone is superseded
-            document = without_section(document, alone_heading(heading))
+        if args.only is None:  # this run measured every scenario: the runs alone are superseded
+            for scenarios in ALONE:
+                document = without_section(document, alone_heading(heading, scenarios))
         RESULTS.write_text(with_section(document, report))
         print(f"written to {RESULTS.relative_to(ROOT)}, section {section[3:]!r}")
     return 0
