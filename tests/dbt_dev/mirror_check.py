@@ -65,7 +65,7 @@ def create_raw_and_ledger(conn) -> None:
             create table sync_tables (run_id bigint, table_name text, mode text, status text,
                 planned_requests int, api_requests int, listed_total int, rows_fetched int,
                 cursor_before timestamptz, cursor_after timestamptz, load_id text, error text,
-                started_at timestamptz, finished_at timestamptz, published_at timestamptz,
+                started_at timestamptz, finished_at timestamptz, published_at timestamptz, basis text,
                 primary key (run_id, table_name));
             create table sync_passes (pass_id bigserial primary key, table_name text not null,
                 kind text not null, started_at timestamptz not null, first_load_id text,
