@@ -27,7 +27,8 @@ candidate_ids as (
     select current_rows.id
     from {{ current }} as current_rows
     where current_rows.load_id > {{ last_published_load(table_name) }}
-    union
+    -- `union all`: `in (...)` below ignores duplicates; `union` sorted the scan by id.
+    union all
     select current_rows.id
     from {{ current }} as current_rows
     where
