@@ -8,13 +8,17 @@ a first full sync of every table; a second where cursus_users loses an enrolment
 level without moving `updated_at`, a coalition's score moves and coalitions_users gets a new
 membership; a third whose projects listing lacks most projects (the circuit breaker). Asserts
 what every mart, the snapshot and the ledger hold after each; prints dbt's output on failure.
-Then three runs of the big tables kept by passes (projects_users, achievements_users): a backfill
-under way, the backfill completing, a reconcile pass that misses a deleted row.
+Then six runs of the big tables kept by passes (projects_users, achievements_users): a backfill
+under way, the backfill completing, a reconcile pass that misses a deleted row; then, with a row
+planted in each mart that no listing holds, a run where nothing that decides the current sets
+moved (the anti-joins are skipped: the planted rows stay), one where cursus_users changes (only
+achievements_users' anti-joins run) and one where a projects_users pass completes.
 
     .venv/bin/python -m tests.dbt_dev.mirror_check --scale 2000000
 
 also times projects_users at scale: that many raw rows made by SQL, a first (full) build, 1 % of
-the rows changed under a new load id, a second build; prints both timings and their ratio.
+the rows changed under a new load id and a second build, then 1 % changed again with a pass
+completing and a third; prints each build's time (dbt's own and the whole process) and the ratios.
 """
 
 from __future__ import annotations
