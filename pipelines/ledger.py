@@ -55,6 +55,7 @@ TABLE_COLUMNS = sql.SQL("""
     started_at       timestamptz not null default now(),
     finished_at      timestamptz,
     published_at     timestamptz,
+    basis            text,
     primary key (run_id, table_name)
 """)
 PASS_COLUMNS = sql.SQL("""
@@ -137,6 +138,8 @@ class Ledger:
             if not table_exists(cur, db.users_schema, "sync_tables"):
                 cur.execute(sql.SQL("create table {} ({})").format(self.tables, TABLE_COLUMNS))
                 cur.execute(_USERS_FROM_SYNC_RUNS.format(tables=self.tables, runs=self.table))
+            # Added since sync_tables' first version, for ledgers created by it.
+            cur.execute(sql.SQL("alter table {} add column if not exists basis text").format(self.tables))
             cur.execute(sql.SQL("create table if not exists {} ({})").format(self.passes, PASS_COLUMNS))
             # Only the lock holder runs; a run or listing still unfinished was killed.
             cur.execute(sql.SQL("update {} set status = 'interrupted' where status = 'running'").format(self.table))

@@ -5,7 +5,9 @@
       - the rows listed since the mart was last published (`load_id` above
         `last_published_load`): a few chunks or a window, and
       - the rows whose key the mart lacks (an anti-join on `id`): rows that became current
-        without being listed again (an achievements_user whose user just enrolled);
+        without being listed again (an achievements_user whose user just enrolled); only when
+        the table's basis moved since its last publication (`mirror_basis`, `basis_unchanged`):
+        while it stays, every current row not listed since is in the mart already;
     and of those, the ones that differ from the mart's row (EXCEPT against the mart's rows of
     those keys only, whole rows, nulls equal), stamped `ingested_at` with the run's start.
     Unchanged rows are not rewritten and keep their `ingested_at`. The candidates are found by
@@ -25,10 +27,13 @@ candidate_ids as (
     select current_rows.id
     from {{ current }} as current_rows
     where current_rows.load_id > {{ last_published_load(table_name) }}
-    union
+    -- `union all`: `in (...)` below ignores duplicates; `union` sorted the scan by id.
+    union all
     select current_rows.id
     from {{ current }} as current_rows
-    where not exists (select from {{ this }} as mirrored where mirrored.id = current_rows.id)
+    where
+        not {{ basis_unchanged(table_name, mirror_basis(table_name)) }}
+        and not exists (select from {{ this }} as mirrored where mirrored.id = current_rows.id)
 
 ),
 

@@ -8,13 +8,17 @@ a first full sync of every table; a second where cursus_users loses an enrolment
 level without moving `updated_at`, a coalition's score moves and coalitions_users gets a new
 membership; a third whose projects listing lacks most projects (the circuit breaker). Asserts
 what every mart, the snapshot and the ledger hold after each; prints dbt's output on failure.
-Then three runs of the big tables kept by passes (projects_users, achievements_users): a backfill
-under way, the backfill completing, a reconcile pass that misses a deleted row.
+Then six runs of the big tables kept by passes (projects_users, achievements_users): a backfill
+under way, the backfill completing, a reconcile pass that misses a deleted row; then, with a row
+planted in each mart that no listing holds, a run where nothing that decides the current sets
+moved (the anti-joins are skipped: the planted rows stay), one where cursus_users changes (only
+achievements_users' anti-joins run) and one where a projects_users pass completes.
 
     .venv/bin/python -m tests.dbt_dev.mirror_check --scale 2000000
 
 also times projects_users at scale: that many raw rows made by SQL, a first (full) build, 1 % of
-the rows changed under a new load id, a second build; prints both timings and their ratio.
+the rows changed under a new load id and a second build, then 1 % changed again with a pass
+completing and a third; prints each build's time (dbt's own and the whole process) and the ratios.
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ def create_raw_and_ledger(conn) -> None:
             create table sync_tables (run_id bigint, table_name text, mode text, status text,
                 planned_requests int, api_requests int, listed_total int, rows_fetched int,
                 cursor_before timestamptz, cursor_after timestamptz, load_id text, error text,
-                started_at timestamptz, finished_at timestamptz, published_at timestamptz,
+                started_at timestamptz, finished_at timestamptz, published_at timestamptz, basis text,
                 primary key (run_id, table_name));
             create table sync_passes (pass_id bigserial primary key, table_name text not null,
                 kind text not null, started_at timestamptz not null, first_load_id text,
@@ -108,14 +112,16 @@ def run_one(cur, run_id: int, load_id: str, listings: dict[str, tuple[str, list[
                     "values (%s, %s, %s, 'loaded', %s)", (run_id, table, mode, load_id))
 
 
-def dbt_build(env: dict, tables: list[str], target: Path) -> tuple[bool, str, dict]:
+def dbt_build(env: dict, tables: list[str], target: Path, elapsed: bool = False) -> tuple:
     selection = [f"stg_ft42__{table}+" for table in tables]
     result = subprocess.run(
         [str(Path(sys.executable).with_name("dbt")), "build", "--exclude-resource-type", "unit_test",
          "--select", *selection, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(target)], env=env, capture_output=True, text=True, timeout=600)
-    statuses = {r["unique_id"].split(".", 2)[2]: r["status"]
-                for r in json.loads((target / "run_results.json").read_text())["results"]}
+    run_results = json.loads((target / "run_results.json").read_text())
+    statuses = {r["unique_id"].split(".", 2)[2]: r["status"] for r in run_results["results"]}
+    if elapsed:  # dbt's own time, from its start to its end, without the interpreter's start-up
+        return result.returncode == 0, result.stdout + result.stderr, statuses, run_results["elapsed_time"]
     return result.returncode == 0, result.stdout + result.stderr, statuses
 
 
@@ -163,8 +169,8 @@ def check(port: int, password: str, base: Path, scale: int) -> int:
         cur.execute(statement)
         return cur.fetchall()
 
-    def build(run_id: int, tables: list[str]) -> tuple[bool, str, dict]:
-        return dbt_build({**env, "FT42_RUN_ID": str(run_id)}, tables, base / "target")
+    def build(run_id: int, tables: list[str], elapsed: bool = False) -> tuple:
+        return dbt_build({**env, "FT42_RUN_ID": str(run_id)}, tables, base / "target", elapsed)
 
     # Run 1: every table listed in full.
     run_one(cur, 1, "1764500100.5", {
@@ -329,10 +335,83 @@ def check_big_tables(cur, query, build, env: dict) -> None:
     assert query("select count(*) from sync_tables where run_id = 6 and published_at is not null") == [(3,)]
     print("run 6 (reconcile: deleted row removed, changed row rewritten, a new enrolment's achievement): ok")
 
+    def basis(run_id: int, table: str) -> str:
+        return query(f"select basis from sync_tables where run_id = {run_id} and table_name = '{table}'")[0][0]
+
+    # Run 7: nothing that decides the current sets moved (no pass completed, cursus_users not
+    # listed): the anti-joins are skipped. A row planted in each mart that no listing holds
+    # shows it: it stays. A changed row still comes through; user 107 (not enrolled) gets an
+    # achievement that stays out.
+    cur.execute("update sync_tables set status = 'succeeded' where run_id = 6")
+    cur.execute("insert into projects_users select 12, user_id, login, project_id, project_slug, cursus_ids, status, "
+                "final_mark, validated_p, occurrence, marked_p, marked_at, retriable_at, current_team_id, created_at, "
+                "updated_at, ingested_at from projects_users where id = 11")
+    cur.execute("insert into achievements_users select 3_999_999, achievement_id, user_id, login, nbr_of_success, "
+                "created_at, updated_at, ingested_at from achievements_users where user_id = 101")
+    passes(7, "1764500700.5", {
+        "projects_users": ("incremental", [projects_user(2, 101, 3, status="finished", final_mark=80,
+                                                         updated_at="2024-04-01T00:00:00Z")]),
+        "achievements_users": ("backfill", [achievements_user(3_000_007, 107)]),
+    })
+    ok, output, statuses = build(7, BIG)
+    assert ok, output
+    assert basis(7, "projects_users") == basis(6, "projects_users") == "1764500600.5", basis(7, "projects_users")
+    assert basis(7, "achievements_users") == basis(6, "achievements_users"), basis(7, "achievements_users")
+    assert 12 in dict(query("select id, 1 from projects_users")), "removal ran with the basis unchanged"
+    assert query("select final_mark from projects_users where id = 2") == [(80,)]
+    assert sorted(i for (i,) in query("select id from achievements_users")) \
+        == [3_000_000, 3_000_001, 3_000_002, 3_999_999]
+    print("run 7 (basis unchanged: no anti-join, no removal; changed rows still written): ok")
+
+    # Run 8: cursus_users is listed again, without 102 and with 107: achievements_users' basis
+    # moves though its window lists nothing. 102's achievement and the planted row leave, 107's
+    # (listed in run 7) joins. projects_users' basis did not move: its planted row stays.
+    cur.execute("update sync_tables set status = 'succeeded' where run_id = 7")
+    passes(8, "1764500800.5", {
+        "projects_users": ("incremental", []),
+        "achievements_users": ("incremental", []),
+        "cursus_users": ("full", [cursus_user(1000 + uid, uid, 3.5, SKILLS) for uid in (101, 103, 106, 107)]
+                         + [cursus_user(1105, 105, 0, [], grade=None, blackholed_at=None)]),
+    })
+    env["MAX_REMOVED_SHARE"], share = "0.5", env["MAX_REMOVED_SHARE"]
+    ok, output, statuses = build(8, ["projects_users", "cursus_users", "achievements_users"])
+    env["MAX_REMOVED_SHARE"] = share
+    assert ok, output
+    assert basis(8, "achievements_users") != basis(7, "achievements_users")
+    assert sorted(i for (i,) in query("select id from achievements_users")) == [3_000_000, 3_000_002, 3_000_007]
+    assert 12 in dict(query("select id, 1 from projects_users"))
+    print("run 8 (the enrolments change: achievements_users' anti-joins run, projects_users' do not): ok")
+
+    # Run 9: a reconcile pass of projects_users completes: its basis moves, the planted row
+    # (which no pass saw) leaves.
+    cur.execute("update sync_tables set status = 'succeeded' where run_id = 8")
+    cur.execute("insert into sync_passes (table_name, kind, started_at, first_load_id, position, completed_at) "
+                "values ('projects_users', 'reconcile', now(), '1764500900.5', 11, now())")
+    relisted = [projects_user(pid, 100 + (pid + 1) // 2, 1 + pid % 3) for pid in (1, 4)]
+    relisted += [projects_user(2, 101, 3, status="finished", final_mark=80, updated_at="2024-04-01T00:00:00Z")]
+    relisted += [projects_user(5, 103, 3, status="finished", final_mark=100, validated_p=True, marked_p=True,
+                               marked_at="2024-03-10T00:00:00Z", updated_at="2024-03-10T00:00:00Z")]
+    relisted += [projects_user(6, 101, 90, cursus_ids="[9]", status="finished", final_mark=100,
+                               validated_p=True, marked_p=True, marked_at="2023-09-30T12:00:00Z")]
+    relisted += [projects_user(pid, 104, pid) for pid in range(7, 11)] + [projects_user(11, 102, 2)]
+    passes(9, "1764500900.5", {"projects_users": ("reconcile", relisted)})
+    before = dict(query("select id, ingested_at from projects_users"))
+    env["MAX_REMOVED_SHARE"], share = "0.5", env["MAX_REMOVED_SHARE"]
+    ok, output, statuses = build(9, ["projects_users"])
+    env["MAX_REMOVED_SHARE"] = share
+    assert ok, output
+    assert basis(9, "projects_users") == "1764500900.5", basis(9, "projects_users")
+    after = dict(query("select id, ingested_at from projects_users"))
+    assert sorted(after) == [1, 2, 4, 5, 6, 7, 8, 9, 10, 11], sorted(after)
+    assert all(after[pid] == before[pid] for pid in after), "a row listed unchanged was rewritten"
+    print("run 9 (a pass completes: the row it did not see leaves, the others untouched): ok")
+
 
 def time_at_scale(cur, query, build, rows: int) -> None:
-    """projects_users at `rows` raw rows: a full build, then 1 % changed under a new load id and
-    an incremental build. Prints both and their ratio (the goal: at most 0.2)."""
+    """projects_users at `rows` raw rows: a full build; 1 % of the rows changed under a new load
+    id and an incremental build (the basis unchanged: no anti-join); then the same with a pass
+    completing (the basis moves: the anti-joins and the whole data test run). Prints each build's
+    time (dbt's own, and the whole `dbt build` process) and the ratios (the goal: at most 0.2)."""
     cur.execute(f"drop table projects_users; truncate {RAW}.projects_users; delete from sync_passes")
     cur.execute(f"""
         insert into {RAW}.projects_users
@@ -342,34 +421,52 @@ def time_at_scale(cur, query, build, rows: int) -> None:
             case when n % 5 = 0 then null else n % 126 end, case when n % 5 = 0 then null else n % 126 >= 50 end,
             n % 3, n % 5 <> 0, case when n % 5 <> 0 then timestamptz '2024-01-01' + n * interval '1 minute' end,
             null, 4_000_000 + n, timestamptz '2023-01-01' + n * interval '1 minute',
-            timestamptz '2024-01-01' + n * interval '1 minute', '1764500700.5', 'row-' || n
+            timestamptz '2024-01-01' + n * interval '1 minute', '1764501000.5', 'row-' || n
         from generate_series(1, {rows}) as n""")
     cur.execute(f"analyze {RAW}.projects_users")
     cur.execute("insert into sync_passes (table_name, kind, started_at, first_load_id, position, completed_at) "
-                "values ('projects_users', 'backfill', now(), '1764500700.5', %s, now())", (rows,))
+                "values ('projects_users', 'backfill', now(), '1764500950.5', %s, now())", (rows,))
 
-    def timed(run_id: int, load_id: str) -> tuple[float, dict]:
+    def timed(run_id: int, load_id: str) -> tuple[float, float]:
+        """dbt's own time (run_results.json's elapsed_time) and the whole process's."""
         cur.execute("insert into sync_runs values (%s, 'incremental', 'running', %s, null)", (run_id, load_id))
         cur.execute("insert into sync_tables (run_id, table_name, mode, status, load_id) "
                     "values (%s, 'projects_users', 'reconcile', 'loaded', %s)", (run_id, load_id))
         started = time.monotonic()
-        ok, output, statuses = build(run_id, ["projects_users"])
+        ok, output, _statuses, dbt_elapsed = build(run_id, ["projects_users"], elapsed=True)
         assert ok, output
-        return time.monotonic() - started, statuses
+        return dbt_elapsed, time.monotonic() - started
 
-    full, _ = timed(7, "1764500700.5")
+    def change_one_percent(load_id: str, remainder: int) -> None:
+        """1 % of the rows change (a mark, a status), as an hour's windows and chunks would bring them."""
+        cur.execute(f"""
+            update {RAW}.projects_users set status = 'finished', final_mark = 100 - {remainder},
+                validated_p = true, updated_at = now(), _dlt_load_id = '{load_id}'
+            where id % 100 = {remainder}""")
+
+    def changed_since(before) -> int:
+        return query(f"select count(*) from projects_users where ingested_at > '{before.isoformat()}'")[0][0]
+
+    full = timed(10, "1764501000.5")
     assert query("select count(*) from projects_users") == [(rows,)]
-    # 1 % of the rows change (a mark, a status), as an hour's windows and chunks would bring them.
-    cur.execute(f"""
-        update {RAW}.projects_users set status = 'finished', final_mark = 100, validated_p = true,
-            updated_at = now(), _dlt_load_id = '1764500800.5'
-        where id % 100 = 7""")
+    change_one_percent("1764501100.5", 7)
     before = query("select max(ingested_at) from projects_users")[0][0]
-    incremental, _ = timed(8, "1764500800.5")
-    changed = query(f"select count(*) from projects_users where ingested_at > '{before.isoformat()}'")[0][0]
-    assert changed == rows // 100, changed
-    print(f"scale ({rows:,} projects_users rows): full build {full:.1f} s, incremental build with 1 % changed "
-          f"{incremental:.1f} s, ratio {incremental / full:.2f} (goal <= 0.2)")
+    changed = timed(11, "1764501100.5")
+    assert changed_since(before) == rows // 100, changed_since(before)
+    # A reconcile pass completes that saw every row (its first load is the rows' oldest): the
+    # basis moves, nothing leaves; the build pays for both anti-joins and the whole data test.
+    change_one_percent("1764501200.5", 8)
+    cur.execute("insert into sync_passes (table_name, kind, started_at, first_load_id, position, completed_at) "
+                "values ('projects_users', 'reconcile', now(), '1764501000.5', %s, now())", (rows,))
+    before = query("select max(ingested_at) from projects_users")[0][0]
+    moved = timed(12, "1764501200.5")
+    assert changed_since(before) == rows // 100, changed_since(before)
+    print(f"scale ({rows:,} projects_users rows), dbt's time / whole dbt process:")
+    print(f"  full build                          {full[0]:6.1f} s / {full[1]:6.1f} s")
+    print(f"  1 % changed, basis unchanged        {changed[0]:6.1f} s / {changed[1]:6.1f} s, "
+          f"ratio {changed[0] / full[0]:.2f} / {changed[1] / full[1]:.2f} (goal <= 0.2)")
+    print(f"  1 % changed, a pass completed       {moved[0]:6.1f} s / {moved[1]:6.1f} s, "
+          f"ratio {moved[0] / full[0]:.2f} / {moved[1] / full[1]:.2f}")
 
 
 if __name__ == "__main__":
