@@ -16,7 +16,8 @@ from pipelines.ft42.declaration import fetched_columns
 BIG_TABLES = ("projects_users", "achievements_users")
 # The big tables and what achievements_users is read against (cursus_users: who is enrolled;
 # achievements: what its relationships test checks), the rest of the cursus left out to keep runs short.
-BIG_TABLES_ENV = {**FAST_RETRIES, "TABLES": "projects_users,achievements_users,cursus_users,achievements"}
+# cursus_users: achievements_users keeps the achievements of enrolled users only.
+BIG_TABLES_ENV = {**FAST_RETRIES, "TABLES": "projects_users,achievements_users,cursus_users"}
 
 
 def big_table_expected_row(table: str, item: dict) -> tuple:

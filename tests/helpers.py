@@ -225,7 +225,7 @@ def fail_listing(emulator, resource: str, status: int = 500, pages_only: bool = 
 
     def failing(name, query):
         if name == resource and (query.per_page > 1 or not pages_only):
-            emulator.answer_next("list", status=status, body=b"<html>oops</html>",
+            emulator.answer_next("list" if query.per_page > 1 else "size", status=status, body=b"<html>oops</html>",
                                  headers={"Content-Type": "text/html"}, times=1)
         return page_of(name, query)
     emulator.resource_page = failing

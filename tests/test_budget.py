@@ -66,4 +66,4 @@ def test_tables_that_do_not_fit_the_hourly_budget_wait_for_the_next_hour(project
     assert not check_budget_kept(project, result)
     assert {table: row["status"] for table, row in sync_tables(project).items() if table in waiting} == \
            {table: "succeeded" for table in waiting}
-    assert_mirrors(project)
+    assert_mirrors(project, MARTS)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from helpers import api_truth, assert_synced, kill_sync_while_it_writes, table_bytes, users_table
 
 
 def list_requests(emulator) -> list[str]:
-    return [path for method, path, status in emulator.request_log if "/users" in path]
+    """The listing's pages (not the one-record request that sizes it)."""
+    return [path for method, path, status in emulator.request_log
+            if "/users" in path and "page[size]=1" not in unquote(path)]
 
 
 def window_start(path: str) -> str:
@@ -41,12 +43,12 @@ def runs(project) -> list[dict]:
 def test_incremental_sync_fetches_changes_only_and_full_reconciliation_catches_deletions(project):
     emulator = project.emulator
     assert_synced(project.sync())
-    assert "Mode: full (no full listing has succeeded on this database yet)" in project.log_text
+    assert "Plan users: full (never listed on this database yet)" in project.log_text
     changed, alumnized, added, dropped = churn(emulator)
     emulator.reset_log()
 
     assert_synced(project.sync())
-    assert "Mode: incremental" in [line for line in project.log_text.splitlines() if "Mode:" in line][-1]
+    assert "Plan users: incremental" in [line for line in project.log_text.splitlines() if "Plan users:" in line][-1]
     visible_changes = len(changed) + len(alumnized) + len(added)
     assert len(list_requests(emulator)) <= math.ceil(visible_changes / 100) + 2
     table, truth = users_table(project), api_truth(project)
@@ -113,7 +115,7 @@ def test_the_circuit_breaker_refuses_to_empty_half_the_table(project):
     assert tripped.returncode != 0
     (message,) = [line for line in tripped.stderr.splitlines() if "Update failed" in line]
     assert f"circuit breaker: this run would remove {len(ids[::2])} of {len(ids)} users" in message
-    assert "make sync FULL=1 MAX_REMOVED_SHARE=1" in message
+    assert "make sync TABLES=users FULL=1 MAX_REMOVED_SHARE=1" in message
     assert table_bytes(project) == before
 
     assert_synced(project.sync(FULL="1", MAX_REMOVED_SHARE="1"))
@@ -142,7 +144,8 @@ def test_sync_runs_records_every_run_and_the_old_metadata_files(project):
                           "unchanged": students - len(added) - len(changed),
                           "rows_fetched": len(changed) + len(alumnized) + len(added)} == incremental
     assert incremental["cursor_before"] < full["cursor_after"] <= incremental["cursor_after"]
-    assert failed["status"] == "failed" and failed["cursor_after"] is None and "fetch failed" in failed["error"]
+    assert failed["status"] == "failed" and failed["cursor_after"] is None
+    assert "users: planning failed" in failed["error"]
     assert refresh["mode"] == "full" and refresh["removed"] == len(dropped)
 
     exports = project.workdir / "exports"

@@ -93,7 +93,7 @@ def test_export_and_status_after_a_sync(project):
     assert result.returncode == 0, result.stderr
     assert TRICKY_PASSWORD not in out + result.stderr
     assert f"{project.server.host}:{project.server.port}/{project.database}" in out
-    assert f"users      {len(rows)} rows" in out
+    assert ["users", str(len(rows))] in [line.split()[:2] for line in out.splitlines()]  # its row in `tables`
     run_lines = [line.split() for line in out.splitlines() if line.startswith("  20")]
     assert len(run_lines) == 1  # started date, time, mode, status, duration, then the counts
     assert run_lines[0][2:4] == [run[0], run[1]] and run_lines[0][5:] == [str(n) for n in run[2:]]
@@ -109,7 +109,7 @@ def test_status_and_export_on_a_database_never_synced(project):
     result = tool(project.env, "status")
     assert result.returncode == 0, result.stderr
     assert "no sync has run yet" in result.stdout
-    assert "no users table" in result.stdout
+    assert ["users", "-", "never"] in [line.split()[:3] for line in result.stdout.splitlines()]
 
     result = tool(project.env, "export_users")
     assert result.returncode == 2

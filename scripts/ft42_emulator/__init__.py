@@ -52,11 +52,12 @@ Fault knobs (constructor keyword arguments; also plain attributes, settable at a
 * ``trickle_body_ms`` (int): list responses send their headers at once, then the body one byte
   every that many milliseconds (a server that never quite stops answering).
 * ``answer_next(route, status=None, body=None, headers=None, times=1)``: the next ``times``
-  (``None``: every, ``0``: none) successful answers of ``route`` (``"list"`` or ``"token"``)
-  take this status and body (``None`` keeps the real one); ``headers`` (a dict) replace or add to
-  the real ones.  Covers null/object/HTML/empty bodies, redirects, a lying ``X-Total``, odd records.
+  (``None``: every, ``0``: none) successful answers of ``route`` (``"list"``: a listing's pages;
+  ``"size"``: a one-record page, asked for a listing's X-Total; ``"token"``) take this status
+  and body (``None`` keeps the real one); ``headers`` (a dict) replace or add to the real ones.
+  Covers null/object/HTML/empty bodies, redirects, a lying ``X-Total``, odd records.
 * ``on_list_request``: callable ``(emu, page_number) -> None`` run (outside the lock) before each
-  users-list page is computed, e.g. to move a user out of the set mid-crawl.
+  list page is computed (not a one-record size request), e.g. to move a user out of the set mid-crawl.
 * Secrets: ``client_secret_next`` (also accepted), ``secret_rejected=True`` (the current secret
   becomes invalid), ``secret_valid_until`` (value echoed in the token reply, default null).
 * ``reuse_tokens`` (default True, like the real API): asking for a token while the app's token

@@ -233,7 +233,8 @@ class Emulator(CursusResources):
     def answer_next(self, route: str, status: int | None = None, body: bytes | None = None,
                     headers: dict | None = None, times: int | None = 1) -> None:
         """The next ``times`` (``None``: every, ``0``: none) successful answers of ``route``
-        (``"list"`` or ``"token"``) take this status and body (``None`` keeps the real one);
+        (``"list"``: a listing's pages; ``"size"``: a one-record page, which a client asks for a
+        listing's X-Total; ``"token"``) take this status and body (``None`` keeps the real one);
         ``headers`` replace or add to the real ones."""
         with self._lock:
             self._answers[route] = (status, body, dict(headers or {}), times)

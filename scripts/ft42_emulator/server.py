@@ -250,7 +250,11 @@ class _Handler(BaseHTTPRequestHandler):
         status = emu._inject_5xx()
         if status is not None:
             return self._send(status, _html_error(status), HTML_TYPE, headers)
-        if emu.on_list_request is not None:
+        # A one-record page is a client asking a listing's size (X-Total), not reading it: the
+        # knobs that shape a listing's pages (`on_list_request`, `answer_next("list")`) leave it
+        # alone, and `answer_next("size")` shapes it instead.
+        sizing = parsed.per_page == 1
+        if emu.on_list_request is not None and not sizing:
             emu.on_list_request(emu, parsed.page)   # outside the lock: it may mutate
         if emu.slow_ms:
             time.sleep(emu.slow_ms / 1000.0)
@@ -267,7 +271,7 @@ class _Handler(BaseHTTPRequestHandler):
         link = link_header(f"http://{host}{match.group(0)}", query, parsed.page, last_page)
         if link:
             headers.append(("Link", link))
-        self._answer("list", 200, body, headers, emu.trickle_body_ms)
+        self._answer("size" if sizing else "list", 200, body, headers, emu.trickle_body_ms)
 
 
 def _token_params(headers, body: bytes, query: str) -> dict:
