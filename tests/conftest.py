@@ -151,3 +151,12 @@ def project(pg_server, emulator, tmp_path):
     yield project
     pg_server.admin(f'drop database "{database}" with (force)')
     shutil.rmtree(project.dbt_target, ignore_errors=True)
+
+
+@pytest.fixture
+def small_tables(project):
+    """The project syncing every table but the big, backfilled ones (helpers.SMALL_LISTINGS)."""
+    from helpers import SMALL_LISTINGS
+
+    project.env["TABLES"] = ",".join(SMALL_LISTINGS)
+    return project

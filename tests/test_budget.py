@@ -6,21 +6,14 @@ from __future__ import annotations
 
 import pytest
 from conftest import CLIENT_ID, CLIENT_SECRET
-from helpers import assert_mirrors, plan_lines, sync_tables, synced
+from helpers import SMALL_LISTINGS, SMALL_MARTS, assert_mirrors, plan_lines, sync_tables, synced
 
-from pipelines.ft42.declaration import listings, marts
 from scripts.ft42_emulator import Emulator
 
 PER_HOUR = 30  # enough for the six size requests and every listing but the largest (achievements)
 # Issue 12's tables: the big ones share the budget through their passes (test_backfill.py).
-LISTED = [listing.table for listing in listings() if listing.keep_current != "backfill"]
-MARTS = [table for table in marts() if table not in {"projects_users", "achievements_users"}]
-
-
-@pytest.fixture
-def project(project):
-    project.env["TABLES"] = ",".join(LISTED)
-    return project
+LISTED, MARTS = SMALL_LISTINGS, SMALL_MARTS
+pytestmark = pytest.mark.usefixtures("small_tables")
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ import pytest
 from conftest import ROOT
 from helpers import (
     FAST_RETRIES,
+    SMALL_LISTINGS,
+    SMALL_MARTS,
     age_last_listings,
     assert_mirrors,
     differences,
@@ -27,17 +29,9 @@ from helpers import (
     truth_rows,
 )
 
-from pipelines.ft42.declaration import listings, marts
-
 # Issue 12's tables: the big ones, backfilled across runs, have their own tests (test_backfill.py).
-LISTED = [listing.table for listing in listings() if listing.keep_current != "backfill"]
-MARTS = [table for table in marts() if table not in {"projects_users", "achievements_users"}]
-
-
-@pytest.fixture
-def project(project):
-    project.env["TABLES"] = ",".join(LISTED)
-    return project
+LISTED, MARTS = SMALL_LISTINGS, SMALL_MARTS
+pytestmark = pytest.mark.usefixtures("small_tables")
 CURSUS_USERS_AND_USERS = {"users", "cursus_users", "cursus_user_skills"}  # what TABLES=users,cursus_users builds
 NEW_SKILLS = [{"id": 4, "name": "Unix", "level": 7.45}, {"id": 17, "name": "Object-oriented programming",
                                                           "level": 12.3}]
