@@ -17,13 +17,13 @@ help: ## List the targets
 $(INSTALLED): requirements.lock pyproject.toml scripts/bootstrap.sh
 	@PYTHON=$(PYTHON) scripts/bootstrap.sh
 
-sync: $(INSTALLED) ## Fetch the students from the API and update the users table (FULL=1: list everyone)
+sync: $(INSTALLED) ## Fetch the due tables from the API and update them (FULL=1: list in full; TABLES=a,b: only those)
 	@$(FT42) sync
 
-plan: $(INSTALLED) ## Show what a sync would do now (mode, window, requests against the budget); changes nothing
+plan: $(INSTALLED) ## Show what a sync would do now, per table, against the hourly budget; changes nothing
 	@$(FT42) plan
 
-demo: $(INSTALLED) ## Full sync of 40,335 emulated students into the embedded PostgreSQL
+demo: $(INSTALLED) ## Two syncs of every table, 40,335 emulated students on the real hourly budget, into the embedded PostgreSQL
 	@$(PY) -m scripts.demo
 
 # Four workers on two cores: a test spends most of its time waiting (on a sync's subprocesses,
@@ -58,7 +58,7 @@ lint: $(INSTALLED) ## Lint the Python (ruff) and the SQL (sqlfluff with the dbt 
 psql: $(INSTALLED) ## Open psql on the configured (or embedded) database
 	@$(FT42) psql
 
-status: $(INSTALLED) ## Show the database, user count, last runs, freshness and the end of the run log
+status: $(INSTALLED) ## Show the database, each table's rows and last listing, backfill progress, last runs and the log
 	@$(FT42) status
 
 export: $(INSTALLED) ## Write exports/08_users/all.json from the users table (OUT=path to change)
