@@ -12,8 +12,12 @@
     {%- set where = config.get('where', '') -%}
     {%- if where == '__new_to_the_mart__' -%}
         {%- set table_name = relation.identifier.replace('int_ft42__current_', '', 1) -%}
-        {%- set where = 'load_id > ' ~ last_published_load(table_name)
-            ~ ' or not ' ~ basis_unchanged(table_name, mirror_basis(table_name)) -%}
+        {%- set listed_since = 'load_id > ' ~ last_published_load(table_name) -%}
+        {#- Two branches rather than one `or`: the first reads a range of the raw table's load id
+            index (`load_id_index`), the second nothing unless the basis moved (a one-time filter). -#}
+        {%- do return("(select * from " ~ relation ~ " where " ~ listed_since
+            ~ " union all select * from " ~ relation ~ " where not (" ~ listed_since ~ ") and not "
+            ~ basis_unchanged(table_name, mirror_basis(table_name)) ~ ") dbt_subquery") -%}
     {%- endif -%}
     {%- if where -%}
         {%- do return("(select * from " ~ relation ~ " where " ~ where ~ ") dbt_subquery") -%}

@@ -10,9 +10,10 @@
         while it stays, every current row not listed since is in the mart already;
     and of those, the ones that differ from the mart's row (EXCEPT against the mart's rows of
     those keys only, whole rows, nulls equal), stamped `ingested_at` with the run's start.
-    Unchanged rows are not rewritten and keep their `ingested_at`. The candidates are found by
-    their ids first (the anti-join reads ids only), then read whole; only they are compared
-    (no EXCEPT or sort over the table). `table_name` is the mart (its declared columns, its
+    Unchanged rows are not rewritten and keep their `ingested_at`. The rows listed since are a
+    range of the raw table's load id index (`load_id_index`); the rows the mart lacks are found
+    by their ids first (the anti-join reads ids only), then read whole; only the candidates are
+    compared (no EXCEPT or sort over the table). `table_name` is the mart (its declared columns, its
     ledger rows).
 -#}
 {% macro mirrored_changes(current, table_name) -%}
@@ -21,27 +22,25 @@
 with
 
 {% if is_incremental() %}
-candidate_ids as (
-
-    -- Keys only: the anti-join reads the ids of both tables, not the rows.
-    select current_rows.id
-    from {{ current }} as current_rows
-    where current_rows.load_id > {{ last_published_load(table_name) }}
-    -- `union all`: `in (...)` below ignores duplicates; `union` sorted the scan by id.
-    union all
-    select current_rows.id
-    from {{ current }} as current_rows
-    where
-        not {{ basis_unchanged(table_name, mirror_basis(table_name)) }}
-        and not exists (select from {{ this }} as mirrored where mirrored.id = current_rows.id)
-
-),
-
 candidates as (
 
+    -- The rows listed since: a range of the raw table's load id index (`load_id_index`).
     select {{ data_columns }}
     from {{ current }} as current_rows
-    where current_rows.id in (select candidate_ids.id from candidate_ids)
+    where current_rows.load_id > {{ last_published_load(table_name) }}
+    union all
+    -- The rows whose key the mart lacks, when the basis moved: found by id first (the anti-join
+    -- reads the ids of both tables, not the rows), then read whole.
+    select {{ data_columns }}
+    from {{ current }} as current_rows
+    where current_rows.id in (
+        select unlisted.id
+        from {{ current }} as unlisted
+        where
+            not {{ basis_unchanged(table_name, mirror_basis(table_name)) }}
+            and not unlisted.load_id > {{ last_published_load(table_name) }}
+            and not exists (select from {{ this }} as mirrored where mirrored.id = unlisted.id)
+    )
 
 ),
 
@@ -51,7 +50,7 @@ new_or_changed as (
     except
     select {{ data_columns }}
     from {{ this }} as mirrored
-    where mirrored.id in (select candidate_ids.id from candidate_ids)
+    where mirrored.id in (select candidates.id from candidates)
 
 )
 {% else %}

@@ -373,30 +373,34 @@ def scenario_incremental_every_table(bench: Bench) -> list[Row]:
     ]
 
 
-WALL = re.compile(r"full build ([0-9.]+) s, incremental build with 1 % changed ([0-9.]+) s")
-ELAPSED = re.compile(r"dbt elapsed: full build ([0-9.]+) s, build after 1 % changed ([0-9.]+) s")
+# tests/dbt_dev/mirror_check.py --scale: each timed build's `dbt's own s / whole process s`.
+BUILD_TIMES = {build: re.compile(rf"{re.escape(build)} +([0-9.]+) s / +([0-9.]+) s")
+               for build in ("full build", "1 % changed, basis unchanged", "1 % changed, a pass completed")}
 
 
 def scenario_dbt_at_scale(bench: Bench) -> list[Row]:
     """projects_users' dbt build at 50 rows a student (~2M at the full size): a full build, then
-    1 % of the rows changed under a new load id (tests/bench/dbt_at_scale.py: raw and ledger
-    rows written by SQL by tests/dbt_dev/mirror_check.py --scale, its own embedded PostgreSQL,
-    no API). Both the `dbt build` process's wall time and dbt's own elapsed time (without its
-    start and parse, which the sync overlaps with the fetch)."""
+    1 % of the rows changed under a new load id, then 1 % again with a pass completing
+    (tests/bench/dbt_at_scale.py: raw and ledger rows written by SQL by
+    tests/dbt_dev/mirror_check.py --scale, its own embedded PostgreSQL, no API). dbt's own
+    elapsed time (run_results.json: the nodes, without the process's start and the project's
+    parse, which the sync does before the fetch ends, in its prewarmed dbt process) carries
+    the goal; the whole `dbt build` process's wall time is shown beside it."""
     rows = 50 * bench.sizes.full // 100 * 100  # whole hundreds: mirror_check changes every 100th row
     run = bench.measure_command("tests.bench.dbt_at_scale", str(rows))
-    wall, elapsed = WALL.search(run.output), ELAPSED.search(run.output)
-    if not (wall and elapsed):
+    found = {build: pattern.search(run.output) for build, pattern in BUILD_TIMES.items()}
+    if not all(found.values()):
         raise BenchFailed(f"tests/bench/dbt_at_scale.py printed no timing; its output is in {bench.log.name}")
-    (full, changed), (full_dbt, changed_dbt) = ((float(found.group(1)), float(found.group(2)))
-                                                for found in (wall, elapsed))
+    (full_dbt, full), (changed_dbt, changed), (moved_dbt, moved) = (
+        (float(match.group(1)), float(match.group(2))) for match in found.values())
     name = f"8. dbt on projects_users, {rows:,} rows"
     return [
-        Row(name, "full build, `dbt build` wall time", [full], "s"),
-        Row(name, "after 1 % changed, wall time", [changed], "s"),
-        Row(name, "after 1 % changed / full, wall time", [changed / full], "×", "≤ 0.2", changed / full <= 0.2),
         Row(name, "full build, dbt's elapsed (the nodes, no start or parse)", [full_dbt], "s"),
         Row(name, "after 1 % changed, dbt's elapsed", [changed_dbt], "s"),
         Row(name, "after 1 % changed / full, dbt's elapsed", [changed_dbt / full_dbt], "×", "≤ 0.2",
             changed_dbt / full_dbt <= 0.2),
+        Row(name, "after 1 % changed and a pass completed / full, dbt's elapsed", [moved_dbt / full_dbt], "×"),
+        Row(name, "full build, `dbt build` process wall time", [full], "s"),
+        Row(name, "after 1 % changed, process wall time", [changed], "s"),
+        Row(name, "after 1 % changed / full, process wall time", [changed / full], "×"),
     ]
