@@ -8,7 +8,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
-from pipelines.ft42 import PAGE_SIZE
+from pipelines.ft42 import PAGE_SIZE, declaration
 from tests.bench.harness import MARKS, Bench, BenchFailed, EmulatorProcess, Run
 from tests.bench.report import table
 
@@ -165,11 +165,19 @@ def minimum_requests(totals: list[int]) -> int:
     return sum(math.ceil(total / PAGE_SIZE) for total in totals)
 
 
+# A sync of every table listed whole in one run (TABLES): the big tables, backfilled across runs,
+# are scenarios 6-8's.
+LISTED_IN_ONE_RUN = ",".join(listing.table for listing in declaration.listings() if listing.keep_current != "backfill")
+# An hourly budget the paced full-size run cannot reach (2 req/s for an hour): at the default
+# 1,200 req/h a full sync of these tables at 40,335 students would leave one for a later run.
+HOURLY_UNBOUND = 2 * 3600
+
+
 def every_table_run(bench: Bench, emu: EmulatorProcess) -> tuple[Run, dict, list[tuple]]:
-    """One full sync of every declared table into a fresh database: the run, the emulator's
-    count of what it was sent, the ledger's line per listing."""
+    """One full sync of the tables listed whole in one run into a fresh database: the run, the
+    emulator's count of what it was sent, the ledger's line per listing."""
     emu.ask("reset")
-    env = bench.fresh_target(emu.url, tables="")
+    env = bench.fresh_target(emu.url, tables=LISTED_IN_ONE_RUN)
     run = bench.measure("pipelines.ft42_pipeline", env, keep=True)
     count = emu.count()
     listings = bench.query(LISTINGS)
@@ -179,18 +187,34 @@ def every_table_run(bench: Bench, emu: EmulatorProcess) -> tuple[Run, dict, list
     return run, count, listings
 
 
+def paced_runs(bench: Bench, students: int, rate_per_hour: int, runs: int) -> dict[str, list[float]]:
+    """Full syncs at 2 req/s, a fresh emulator each (a run spends the hourly budget): wall time,
+    its floor (every admitted /v2 request spends the 2-per-second budget), 429s, sent / planned."""
+    measured = {"wall": [], "floor": [], "ratio": [], "refused": [], "vs_plan": []}
+    for _ in range(runs):
+        with EmulatorProcess(bench, students, rate_per_second=2, rate_per_hour=rate_per_hour) as emu:
+            run, count, listings = every_table_run(bench, emu)
+        floor = count["list_ok"] / 2
+        measured["wall"].append(run.wall)
+        measured["floor"].append(floor)
+        measured["ratio"].append(run.wall / floor)
+        measured["refused"].append(count["list_429"])
+        measured["vs_plan"].append(sum(sent for *_, sent in listings) / sum(planned for *_, planned, _ in listings))
+    return measured
+
+
 def scenario_every_table(bench: Bench) -> list[Row]:
-    """A full sync of every table: requests against the minimum and peak RSS at the full size,
-    unlimited; wall time against the request floor at 2 req/s, at the rate scenario's size
-    (at the full size that is ~11 minutes a run)."""
+    """A full sync of every table listed whole in one run: requests against the minimum and
+    peak RSS, unlimited; wall time against the request floor at 2 req/s, one run at the full
+    size (its hourly budget out of reach: ~11 minutes); at 1,200 req/h and the rate scenario's
+    size, that the plan holds (no 429, requests as planned)."""
     n, n_rate = bench.sizes.full, bench.sizes.rate
-    requests, minimums, ratios, rss, walls, list_requests = [], [], [], [], [], []
+    requests, minimums, ratios, rss, walls = [], [], [], [], []
     with EmulatorProcess(bench, n) as emu:
         for _ in range(bench.sizes.runs):
             run, count, listings = every_table_run(bench, emu)
             minimum = minimum_requests([total for _, total, _, _ in listings])
             requests.append(count["total"])
-            list_requests.append(count["list_ok"])
             minimums.append(minimum)
             ratios.append(count["total"] / minimum)
             rss.append(run.rss_mb)
@@ -205,29 +229,22 @@ def scenario_every_table(bench: Bench) -> list[Row]:
         Row(name, "requests / minimum", ratios, "×", "≤ 1.02", check(ratios, 1.02)),
         Row(name, "sync peak RSS", rss, "MiB", "≤ 400 MB", check(rss, 400 * 1e6 / 2**20)),
     ]
-
-    rate_walls, floors, rate_ratios, refused, vs_plan = [], [], [], [], []
-    for _ in range(bench.sizes.runs):
-        # A fresh emulator each run: a run spends the hourly budget.
-        with EmulatorProcess(bench, n_rate, rate_per_second=2, rate_per_hour=1200) as emu:
-            run, count, listings = every_table_run(bench, emu)
-        floor = count["list_ok"] / 2  # every admitted /v2 request spends the 2-per-second budget
-        rate_walls.append(run.wall)
-        floors.append(floor)
-        rate_ratios.append(run.wall / floor)
-        refused.append(count["list_429"])
-        vs_plan.append(sum(sent for *_, sent in listings) / sum(planned for *_, planned, _ in listings))
-    # Say why the paced runs list fewer users: at the full size each would wait out this floor.
-    floor_at_full = median(list_requests) / 2 / 60
-    name = (f"5. every table, 2 req/s, 1,200 req/h, {n_rate:,} users "
-            f"(not {n:,}: its floor is {floor_at_full:.0f} min a run)")
+    full = paced_runs(bench, n, HOURLY_UNBOUND, runs=1)
+    name = f"5. every table, 2 req/s, {n:,} users, one run"
+    rows += [
+        Row(name, "sync wall time", full["wall"], "s"),
+        Row(name, "request floor (list requests / 2 s)", full["floor"], "s"),
+        Row(name, "requests refused with 429", full["refused"], "requests"),
+        Row(name, "wall time / floor", full["ratio"], "×", "≤ 1.10", check(full["ratio"], 1.10)),
+    ]
+    budgeted = paced_runs(bench, n_rate, 1200, runs=bench.sizes.runs)
+    name = f"5. every table, 2 req/s, 1,200 req/h, {n_rate:,} users"
     return rows + [
-        Row(name, "sync wall time", rate_walls, "s"),
-        Row(name, "request floor (list requests / 2 s)", floors, "s"),
-        Row(name, "requests refused with 429", refused, "requests"),
-        Row(name, "requests sent / planned (the listings)", vs_plan, "×", "within 2 %",
-            all(abs(ratio - 1) <= 0.02 for ratio in vs_plan)),
-        Row(name, "wall time / floor", rate_ratios, "×", "≤ 1.10", check(rate_ratios, 1.10)),
+        Row(name, "sync wall time", budgeted["wall"], "s"),
+        Row(name, "wall time / floor (a run's fixed cost weighs more at this size)", budgeted["ratio"], "×"),
+        Row(name, "requests refused with 429", budgeted["refused"], "requests", "0", max(budgeted["refused"]) == 0),
+        Row(name, "requests sent / planned (the listings)", budgeted["vs_plan"], "×", "within 2 %",
+            all(abs(ratio - 1) <= 0.02 for ratio in budgeted["vs_plan"])),
     ]
 
 
