@@ -16,13 +16,8 @@
 -#}
 {% macro declared_columns(model_name) -%}
     {%- if execute -%}
-        {%- set model = graph.nodes.values() | selectattr("resource_type", "equalto", "model")
-            | selectattr("name", "equalto", model_name) | first -%}
-        {%- if not model -%}
-            {{ exceptions.raise_compiler_error("declared_columns: no model named " ~ model_name) }}
-        {%- endif -%}
         {%- set selected = [] -%}
-        {%- for column in model.columns.values() if column.meta.made_by != "dbt" -%}
+        {%- for column in fetched_columns(model_name) -%}
             {%- set path = (column.meta.api or column.name).split(".") -%}
             {%- set raw_name = path | join("__") if path | length > 1 else column.name -%}
             {%- if column.data_type.endswith("[]") -%}

@@ -5,13 +5,8 @@
 -#}
 {% macro fetched_column_names(model_name) -%}
     {%- if execute -%}
-        {%- set model = graph.nodes.values() | selectattr("resource_type", "equalto", "model")
-            | selectattr("name", "equalto", model_name) | first -%}
-        {%- if not model -%}
-            {{ exceptions.raise_compiler_error("fetched_column_names: no model named " ~ model_name) }}
-        {%- endif -%}
         {%- set names = [] -%}
-        {%- for column in model.columns.values() if column.meta.made_by != "dbt" -%}
+        {%- for column in fetched_columns(model_name) -%}
             {%- do names.append(adapter.quote(column.name)) -%}
         {%- endfor -%}
         {{ names | join(", ") }}

@@ -12,12 +12,7 @@
 {% macro mirror_basis(table_name) -%}
     {%- set filtered_by = [] -%}
     {%- if execute -%}
-        {%- set current_model = graph.nodes.values() | selectattr("resource_type", "equalto", "model")
-            | selectattr("name", "equalto", "int_ft42__current_" ~ table_name) | first -%}
-        {%- if not current_model -%}
-            {{ exceptions.raise_compiler_error("mirror_basis: no model named int_ft42__current_" ~ table_name) }}
-        {%- endif -%}
-        {%- for node_id in current_model.depends_on.nodes
+        {%- for node_id in model_node("int_ft42__current_" ~ table_name).depends_on.nodes
             if node_id.startswith("source.ft42.ft42.") and node_id.split(".")[-1] != table_name -%}
             {%- do filtered_by.append(node_id.split(".")[-1]) -%}
         {%- endfor -%}
