@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,11 @@ from pipelines import warehouse  # noqa: E402
 from scripts.ft42_emulator import Emulator  # noqa: E402
 
 CLIENT_ID, CLIENT_SECRET = "test-uid", "s3cr3t-test-client-secret"
+# The database of this pytest process's tests (one process per xdist worker), made afresh for
+# each test under the same name: dbt keys its partial-parse cache on the profile, database name
+# included, so a new name per test would have every test's first sync parse the whole project,
+# which a checkout's syncs do once. Unique to the process: two runs may share a DB_HOST server.
+WORKER_DATABASE = f"t_{uuid.uuid4().hex[:12]}"
 TRICKY_PASSWORD = "p@ss:w/rd!%42"
 
 
@@ -111,6 +117,17 @@ class Project:
         """Where dbt writes for this database (pipelines.dbt_build.dbt_target_path)."""
         return ROOT / ".data" / "dbt" / f"{self.server.host}-{self.server.port}-{self.database}"
 
+    def dbt_process_running(self) -> bool:
+        """The sync's dbt process, which outlives it by the time it takes to write dbt's artifacts."""
+        marker = str(self.dbt_target).encode()
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if b"pipelines.dbt_build" in (text := cmdline.read_bytes()) and marker in text:
+                    return True
+            except OSError:
+                continue
+        return False
+
     @property
     def log_text(self) -> str:
         log = self.workdir / "update_users.log"
@@ -130,10 +147,31 @@ def five_page_emulator():
         yield emu
 
 
+def fresh_database(server: Server, database: str) -> None:
+    server.admin(f'drop database if exists "{database}" with (force)')
+    server.admin(f'create database "{database}"')
+
+
+def keep_only_the_parse_cache(dbt_target: Path) -> None:
+    """Leaves dbt's partial-parse cache in a database's dbt folder, and nothing a test could
+    mistake for its own sync's output (manifest.json, run_results.json, compiled SQL)."""
+    for leftover in dbt_target.glob("*"):
+        if leftover.name != "partial_parse.msgpack":
+            shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+
+
+@pytest.fixture(scope="session")
+def worker_dbt_folder():
+    """Removes the dbt folder of WORKER_DATABASE (Project.dbt_target) when the process ends."""
+    yield
+    for folder in (ROOT / ".data" / "dbt").glob(f"*-{WORKER_DATABASE}"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture
-def project(pg_server, emulator, tmp_path):
-    database = f"t_{uuid.uuid4().hex[:12]}"
-    pg_server.admin(f'create database "{database}"')
+def project(pg_server, emulator, tmp_path, worker_dbt_folder):
+    database = WORKER_DATABASE
+    fresh_database(pg_server, database)
     env = {
         "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(tmp_path)), "LANG": "C.UTF-8",
         "API_ROOT": emulator.url, "CLIENT_ID": CLIENT_ID, "CLIENT_SECRET": CLIENT_SECRET,
@@ -148,9 +186,13 @@ def project(pg_server, emulator, tmp_path):
         "TABLES": "users",
     }
     project = Project(pg_server, database, emulator, tmp_path, env)
+    keep_only_the_parse_cache(project.dbt_target)
     yield project
+    # The next test's sync writes into the same dbt folder: this one's dbt must be done with it.
+    deadline = time.monotonic() + 60
+    while project.dbt_process_running() and time.monotonic() < deadline:
+        time.sleep(0.1)
     pg_server.admin(f'drop database "{database}" with (force)')
-    shutil.rmtree(project.dbt_target, ignore_errors=True)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 
 from conftest import ROOT
 from helpers import DATA_COLUMNS, USERS_COLUMNS, api_truth, assert_synced, users_table, wait_until
@@ -12,18 +11,6 @@ from helpers import DATA_COLUMNS, USERS_COLUMNS, api_truth, assert_synced, users
 
 def ingested_at(project) -> dict[int, datetime]:
     return dict(project.query("select id, ingested_at from users"))
-
-
-def dbt_process_running(project) -> bool:
-    """The sync's dbt process, which outlives it by the time it takes to write dbt's artifacts."""
-    marker = str(project.dbt_target).encode()
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if b"pipelines.dbt_build" in (text := cmdline.read_bytes()) and marker in text:
-                return True
-        except OSError:
-            continue
-    return False
 
 
 def test_sync_mirrors_every_column_of_every_student(project):
@@ -46,7 +33,7 @@ def test_sync_mirrors_every_column_of_every_student(project):
     assert {row[DATA_COLUMNS.index("usual_first_name")] for row in values} >= {"", None}
 
     # dbt's record of the run, where dbt tooling looks for it (written just after the sync ends).
-    wait_until(lambda: not dbt_process_running(project))
+    wait_until(lambda: not project.dbt_process_running())
     run_results = json.loads((project.dbt_target / "run_results.json").read_text())
     statuses = {node["unique_id"]: node["status"] for node in run_results["results"]}
     assert statuses["model.ft42.users"] == "success" and statuses["snapshot.ft42.users_history"] == "success"
