@@ -4,18 +4,17 @@
 
 Runs the product's entry point unchanged (`pipelines.ft42_pipeline.main`), then reads what dlt
 and dbt recorded about that run: the pipeline trace (extract = token + HTTP fetch + dlt's item
-processing, normalize, load = COPY/INSERT into the raw schema + merge) and dbt's log, in JSON
-(per model/test: the sync's dbt writes no run_results.json). The parent (run_bench) timestamps
-this process's output lines for the rest.
+processing, normalize, load = COPY/INSERT into the raw schema + merge) and dbt's
+run_results.json (per model/test), which the sync's dbt process writes into the warehouse's dbt
+folder after the sync has its answer. The parent (run_bench) timestamps this process's output
+lines for the rest.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,33 +31,34 @@ def token_seconds() -> float:
     return time.monotonic() - started
 
 
-def dbt_node_seconds(log_dir: Path) -> dict[str, float]:
-    """Per-node execution times from dbt's JSON log of this run (its NodeFinished events)."""
-    times = {}
-    for line in (log_dir / "dbt.log").read_text().splitlines():
-        event = json.loads(line)
-        if event["info"]["name"] == "NodeFinished":
-            times[event["data"]["node_info"]["unique_id"]] = event["data"]["run_result"]["execution_time"]
-    return times
+def dbt_node_seconds(run_results: Path) -> dict[str, float]:
+    """Per-node execution times from the run_results.json the sync's dbt process writes once the
+    sync has its answer: waited for (up to a minute), as the sync does not wait for it."""
+    deadline = time.monotonic() + 60
+    while not run_results.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    results = json.loads(run_results.read_text())["results"]
+    return {node["unique_id"]: node["execution_time"] for node in results}
 
 
 def main() -> int:
     out = Path(os.environ["BENCH_PROFILE_OUT"])
-    # The dbt process inherits these: its log of this run alone, one JSON event per line.
-    dbt_logs = Path(tempfile.mkdtemp(prefix="ft42-profile-dbt-"))
-    os.environ.update(DBT_LOG_PATH=str(dbt_logs), DBT_LOG_FORMAT_FILE="json")
     token = token_seconds()
     import dlt
 
     from pipelines import ft42_pipeline
+    from pipelines.dbt_build import dbt_target_path
+    from pipelines.settings import load_settings
+
+    run_results = dbt_target_path(load_settings(os.environ).db) / "run_results.json"
+    run_results.unlink(missing_ok=True)  # an earlier run's
 
     status = ft42_pipeline.main([])
     trace = dlt.current.pipeline().last_trace
     steps = {step.step: (step.finished_at - step.started_at).total_seconds()
              for step in trace.steps if step.finished_at and step.step != "run"}
 
-    dbt_nodes = dbt_node_seconds(dbt_logs)
-    shutil.rmtree(dbt_logs)
+    dbt_nodes = dbt_node_seconds(run_results)
     out.write_text(json.dumps({"status": status, "token_s": token,
                                "dlt_steps_s": steps, "dbt_nodes_s": dbt_nodes}, indent=1))
     return status

@@ -35,7 +35,7 @@ each process it starts (the sync's dbt process), read from /proc while it runs.
    reconcile passes' spare budget) and wall time                           information
 8. dbt on projects_users at 50 rows a student (~2M): full build, then 1 % changed
    (tests/dbt_dev/mirror_check.py --scale), dbt's own elapsed time         target: ≤ 0.2 × full
-plus a profile of one sync (dlt's step trace, dbt's log) to show where the time goes.
+plus a profile of one sync (dlt's step trace, dbt's run_results.json) to show where the time goes.
 
 This module is the command line; harness.py runs the processes and databases, scenarios.py
 measures, report.py formats the results.

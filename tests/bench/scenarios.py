@@ -298,7 +298,7 @@ def profile(bench: Bench, emu: EmulatorProcess, full: Full) -> str:
         f"Coarse (the {len(full.sync)} measured syncs of scenario 1; median, min–max):",
         table([[name, f"{median(v):.2f} s", f"{min(v):.2f}–{max(v):.2f}"] for name, v in coarse],
               ["span", "median", "range"]),
-        "Fine (one sync in-process via `tests/bench/profile_steps.py`: dlt's trace, dbt's log):",
+        "Fine (one sync in-process via `tests/bench/profile_steps.py`: dlt's trace, dbt's run_results.json):",
         table([[name, f"{seconds:.2f} s"] for name, seconds in fine], ["step", "time"]),
         on_server,
     ])
