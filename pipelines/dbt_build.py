@@ -124,7 +124,28 @@ def _listings_above(manifest, unique_id: str) -> list[str]:
                   if node in manifest.nodes and manifest.nodes[node].name.startswith(STAGING_PREFIX))
 
 
+def _start_resource_tracker_off_our_output() -> None:
+    """dbt's locks start multiprocessing's resource tracker, a process that inherits stdout and
+    stderr, the sync's own, and outlives this one: whoever reads the sync's output through a pipe
+    (cron, `make sync | tee`, a scheduler) would wait for it after the sync has exited. Started
+    here first, with them pointed at /dev/null, it holds nothing of theirs."""
+    from multiprocessing import resource_tracker
+
+    saved = os.dup(1), os.dup(2)
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(quiet, 1)
+        os.dup2(quiet, 2)
+        resource_tracker.ensure_running()
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, quiet):
+            os.close(fd)
+
+
 def _worker(answer_fd: int, target_path: Path) -> int:
+    _start_resource_tracker_off_our_output()
     from dbt.cli.main import dbtRunner
 
     project_args = [*_project_args(target_path), "--no-write-json"]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from datetime import datetime
+from pathlib import Path
 
 from conftest import ROOT
 from helpers import DATA_COLUMNS, USERS_COLUMNS, api_truth, assert_synced, users_table, wait_until
@@ -11,6 +14,31 @@ from helpers import DATA_COLUMNS, USERS_COLUMNS, api_truth, assert_synced, users
 
 def ingested_at(project) -> dict[int, datetime]:
     return dict(project.query("select id, ingested_at from users"))
+
+
+def processes_holding(pipe: str) -> list[str]:
+    """The command lines of the other processes with `pipe` (`pipe:[inode]`) open."""
+    holders = []
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        try:
+            if fd.parts[2] != str(os.getpid()) and os.readlink(fd) == pipe:
+                holders.append(Path("/proc", fd.parts[2], "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    return holders
+
+
+def test_a_pipe_reading_the_sync_ends_when_the_sync_does(project):
+    # cron, `make sync | tee`, a scheduler: they read the output to its end, which must come when
+    # the sync exits, not when what it leaves behind (dbt writing its artifacts, multiprocessing's
+    # resource tracker) does.
+    sync = subprocess.Popen(["make", "-s", "sync"], cwd=ROOT, env=project.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    pipes = [os.readlink(f"/proc/{sync.pid}/fd/{fd}") for fd in (1, 2)]
+    assert sync.wait(timeout=600) == 0
+    assert [processes_holding(pipe) for pipe in pipes] == [[], []]
+    sync.stdout.close()
+    sync.stderr.close()
 
 
 def test_sync_mirrors_every_column_of_every_student(project):
