@@ -26,7 +26,10 @@ plan: $(INSTALLED) ## Show what a sync would do now, per table, against the hour
 demo: $(INSTALLED) ## Two syncs of every table, 40,335 emulated students on the real hourly budget, into the embedded PostgreSQL
 	@$(PY) -m scripts.demo
 
-test: $(INSTALLED) ## Run the test-suite (pytest + dbt tests) on the emulator and a real PostgreSQL
+test: $(INSTALLED) ## Run the test-suite (pytest + dbt tests) on the emulator and a real PostgreSQL, but the slow ones
+	@$(PY) -m pytest -n 2 --dist loadgroup -m "not slow" tests
+
+test-all: $(INSTALLED) ## Run every test, the slow ones too (kills and reconcile passes over the big tables: minutes more)
 	@$(PY) -m pytest -n 2 --dist loadgroup tests
 
 test-fast: $(INSTALLED) ## Run the unit tests and dbt unit tests only (seconds; no emulator)

@@ -82,6 +82,12 @@ def pg_server():
         shutil.rmtree(base, ignore_errors=True)
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: minutes of syncs (kills and reconcile passes over the big tables); `make test-all` "
+                   "runs them, `make test` leaves them out to stay under 10 minutes on 2 cores")
+
+
 @dataclass
 class Project:
     """One test's view of the project: an emulator, a database, and how to run the sync."""

@@ -115,6 +115,7 @@ def test_backfill_completes_in_the_predicted_runs_within_the_budget_and_mirrors_
 
 
 # 250 students: 131 requests a pass, three chunks.
+@pytest.mark.slow
 @pytest.mark.parametrize("emulator", [140], indirect=True)  # ~7,300 projects_users: two chunks and a half
 def test_kills_at_any_moment_of_a_backfill_lose_no_chunk_and_the_table_converges(project):
     """Three runs killed (during a chunk's fetch, during its load, right after its load committed),
@@ -150,6 +151,7 @@ def test_kills_at_any_moment_of_a_backfill_lose_no_chunk_and_the_table_converges
     assert backfill["rows_seen"] == len(big_table_rows(project, table))
 
 
+@pytest.mark.slow
 def test_changes_arrive_in_the_next_run_deletions_within_one_reconcile_pass_and_the_breaker_guards(project):
     emulator = project.emulator
     emulator.rate_per_hour = 0
